@@ -1,0 +1,550 @@
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.models import Practitioner
+from patients.models import Patient
+
+from .models import (
+    Exercise,
+    ExerciseLog,
+    PrescribedExercise,
+    Prescription,
+    PrescriptionPeriod,
+    Protocol,
+    ProtocolPhase,
+    SessionLog,
+)
+
+# Sessions may be uploaded late (offline apps), but not from the future beyond clock skew.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ExerciseChoice:
+    """One exercise with its dosage, as given to `program_assign` or `prescription_add_exercise`."""
+
+    exercise: Exercise
+    sets: int
+    reps: int
+    hold_seconds: int = 0
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ExerciseEntry:
+    """What the patient did for one prescribed exercise in a session."""
+
+    prescribed_exercise_id: int
+    sets_done: int = 0
+    reps_done: int = 0
+    hold_seconds_done: int = 0
+    completed: bool = True
+    skipped_reason: str = ""
+
+
+# --- precautions ------------------------------------------------------------------------
+
+
+def precautions_in_force(patient: Patient, phase: ProtocolPhase | None) -> set[str]:
+    tags = set(patient.precaution_tags)
+    if phase is not None:
+        tags |= set(phase.precaution_tags)
+    return tags
+
+
+def precaution_conflicts(
+    exercises: Sequence[Exercise], precautions: set[str]
+) -> dict[str, list[str]]:
+    """Exercise slug -> the precautions it breaks (only exercises with a conflict)."""
+    conflicts = {}
+    for exercise in exercises:
+        if broken := exercise.conflicts_with(precautions):
+            conflicts[exercise.slug] = broken
+    return conflicts
+
+
+def _refuse_conflicts(conflicts: dict[str, list[str]]) -> None:
+    if conflicts:
+        messages = [
+            f"{slug} conflicts with the patient's precautions: {', '.join(tags)}. "
+            "Set allow_precaution_override to assign it anyway."
+            for slug, tags in sorted(conflicts.items())
+        ]
+        raise ValidationError({"exercises": messages}, code="precaution_conflict")
+
+
+def _check_dosage(choice: ExerciseChoice) -> None:
+    if choice.sets < 1 or choice.reps < 1 or choice.hold_seconds < 0:
+        raise ValidationError(
+            {"exercises": [f"{choice.exercise.slug}: sets and reps must be at least 1."]}
+        )
+
+
+def _entries_from_choices(
+    prescription: Prescription,
+    choices: Sequence[ExerciseChoice],
+    conflicts: dict[str, list[str]],
+    override_reason: str,
+    first_order: int = 0,
+) -> list[PrescribedExercise]:
+    now = timezone.now()
+    return [
+        PrescribedExercise(
+            prescription=prescription,
+            exercise=choice.exercise,
+            order=first_order + index,
+            sets=choice.sets,
+            reps=choice.reps,
+            hold_seconds=choice.hold_seconds,
+            notes=choice.notes,
+            precaution_override=choice.exercise.slug in conflicts,
+            override_reason=override_reason if choice.exercise.slug in conflicts else "",
+            added_at=now,
+        )
+        for index, choice in enumerate(choices)
+    ]
+
+
+def phase_exercise_choices(phase: ProtocolPhase) -> list[ExerciseChoice]:
+    return [
+        ExerciseChoice(
+            exercise=item.exercise, sets=item.sets, reps=item.reps, hold_seconds=item.hold_seconds
+        )
+        for item in phase.exercises.select_related("exercise").order_by("order", "id")
+    ]
+
+
+# --- assigning and changing programs ------------------------------------------------------
+
+
+@transaction.atomic
+def program_assign(
+    *,
+    patient: Patient,
+    prescriber: Practitioner,
+    protocol: Protocol | None = None,
+    phase: ProtocolPhase | None = None,
+    exercises: Sequence[ExerciseChoice] | None = None,
+    name: str = "",
+    start_date: dt.date | None = None,
+    sessions_per_week: int | None = None,
+    allow_precaution_override: bool = False,
+    override_reason: str = "",
+) -> Prescription:
+    """Give a patient a program: a protocol phase's exercises copied in, or a custom list."""
+    if prescriber.clinic_id != patient.clinic_id:
+        raise ValidationError({"prescriber": ["The prescriber works at another clinic."]})
+    if patient.status != Patient.Status.ACTIVE:
+        raise ValidationError({"patient": ["A discharged patient cannot be given a program."]})
+    if protocol is None and phase is not None:
+        protocol = phase.protocol
+    if protocol is not None:
+        phase = phase or protocol.phases.order_by("order").first()
+        if phase is None or phase.protocol_id != protocol.pk:
+            raise ValidationError({"phase": ["Choose a phase of the chosen protocol."]})
+        choices = list(exercises) if exercises is not None else phase_exercise_choices(phase)
+        sessions_per_week = sessions_per_week or phase.sessions_per_week
+        name = name or protocol.name
+        open_same = patient.prescriptions.filter(
+            protocol=protocol, status__in=[Prescription.Status.ACTIVE, Prescription.Status.PAUSED]
+        )
+        if open_same.exists():
+            raise ValidationError(
+                {"protocol": ["The patient already has an open program on this protocol."]}
+            )
+    else:
+        if not exercises:
+            raise ValidationError({"exercises": ["A custom program needs at least one exercise."]})
+        choices = list(exercises)
+        sessions_per_week = sessions_per_week or 5
+        name = name or "Custom program"
+    if not 1 <= sessions_per_week <= 14:
+        raise ValidationError({"sessions_per_week": ["Choose between 1 and 14 sessions a week."]})
+    for choice in choices:
+        _check_dosage(choice)
+    if len({choice.exercise.pk for choice in choices}) != len(choices):
+        raise ValidationError({"exercises": ["Each exercise can be listed only once."]})
+
+    conflicts = precaution_conflicts(
+        [choice.exercise for choice in choices], precautions_in_force(patient, phase)
+    )
+    if not allow_precaution_override:
+        _refuse_conflicts(conflicts)
+
+    start_date = start_date or patient.local_date()
+    prescription = Prescription.objects.create(
+        patient=patient,
+        prescriber=prescriber,
+        protocol=protocol,
+        name=name[:160],
+        current_phase=phase,
+        start_date=start_date,
+        phase_started_on=start_date,
+        sessions_per_week=sessions_per_week,
+    )
+    PrescriptionPeriod.objects.create(
+        prescription=prescription,
+        kind=PrescriptionPeriod.Kind.PHASE,
+        phase=phase,
+        sessions_per_week=sessions_per_week,
+        started_on=start_date,
+    )
+    PrescribedExercise.objects.bulk_create(
+        _entries_from_choices(prescription, choices, conflicts, override_reason)
+    )
+    return prescription
+
+
+@transaction.atomic
+def prescription_update_dosage(
+    *,
+    prescribed_exercise: PrescribedExercise,
+    sets: int | None = None,
+    reps: int | None = None,
+    hold_seconds: int | None = None,
+    notes: str | None = None,
+) -> PrescribedExercise:
+    """Change the dosage of one exercise in a program."""
+    changes: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("sets", sets),
+            ("reps", reps),
+            ("hold_seconds", hold_seconds),
+            ("notes", notes),
+        )
+        if value is not None
+    }
+    errors = {
+        name: ["Must be at least 1."]
+        for name in ("sets", "reps")
+        if name in changes and changes[name] < 1
+    }
+    if "hold_seconds" in changes and changes["hold_seconds"] < 0:
+        errors["hold_seconds"] = ["Must not be negative."]
+    if errors:
+        raise ValidationError(errors)
+    if not prescribed_exercise.active:
+        raise ValidationError({"prescribed_exercise": ["This exercise was removed."]})
+    for name, value in changes.items():
+        setattr(prescribed_exercise, name, value)
+    prescribed_exercise.save(update_fields=list(changes))
+    return prescribed_exercise
+
+
+@transaction.atomic
+def prescription_add_exercise(
+    *,
+    prescription: Prescription,
+    choice: ExerciseChoice,
+    allow_precaution_override: bool = False,
+    override_reason: str = "",
+) -> PrescribedExercise:
+    """Add one exercise to a program, refusing a precaution conflict unless overridden."""
+    _check_dosage(choice)
+    _refuse_if_closed(prescription)
+    if prescription.exercises.filter(exercise=choice.exercise, active=True).exists():
+        raise ValidationError({"exercise": ["This exercise is already in the program."]})
+    conflicts = precaution_conflicts(
+        [choice.exercise],
+        precautions_in_force(prescription.patient, prescription.current_phase),
+    )
+    if not allow_precaution_override:
+        _refuse_conflicts(conflicts)
+    last = prescription.exercises.order_by("-order").values_list("order", flat=True).first()
+    (entry,) = _entries_from_choices(
+        prescription, [choice], conflicts, override_reason, first_order=(last or 0) + 1
+    )
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def prescription_remove_exercise(*, prescribed_exercise: PrescribedExercise) -> None:
+    """Take an exercise out of a program; its past logs stay."""
+    prescribed_exercise.active = False
+    prescribed_exercise.save(update_fields=["active"])
+
+
+def _refuse_if_closed(prescription: Prescription) -> None:
+    if prescription.status == Prescription.Status.COMPLETED:
+        raise ValidationError({"status": ["This program is completed."]})
+
+
+@transaction.atomic
+def phase_advance(
+    *,
+    prescription: Prescription,
+    to_phase: ProtocolPhase | None = None,
+    on_date: dt.date | None = None,
+    allow_precaution_override: bool = False,
+    override_reason: str = "",
+) -> Prescription:
+    """Move a protocol program to its next (or a chosen) phase, copying that phase's exercises."""
+    prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
+    _refuse_if_closed(prescription)
+    if prescription.protocol_id is None:
+        raise ValidationError({"phase": ["A custom program has no phases."]})
+    phases = prescription.protocol.phases.order_by("order")
+    if to_phase is None:
+        current_order = prescription.current_phase.order if prescription.current_phase else 0
+        to_phase = phases.filter(order__gt=current_order).first()
+        if to_phase is None:
+            raise ValidationError({"phase": ["The program is already in its last phase."]})
+    elif to_phase.protocol_id != prescription.protocol_id:
+        raise ValidationError({"phase": ["Choose a phase of this program's protocol."]})
+    elif to_phase.pk == prescription.current_phase_id:
+        raise ValidationError({"phase": ["The program is already in this phase."]})
+
+    patient = prescription.patient
+    on_date = on_date or patient.local_date()
+    if on_date < prescription.phase_started_on:
+        raise ValidationError({"on_date": ["A phase cannot start before the current one."]})
+    choices = phase_exercise_choices(to_phase)
+    conflicts = precaution_conflicts(
+        [choice.exercise for choice in choices], precautions_in_force(patient, to_phase)
+    )
+    if not allow_precaution_override:
+        _refuse_conflicts(conflicts)
+
+    prescription.periods.filter(kind=PrescriptionPeriod.Kind.PHASE, ended_on__isnull=True).update(
+        ended_on=on_date
+    )
+    PrescriptionPeriod.objects.create(
+        prescription=prescription,
+        kind=PrescriptionPeriod.Kind.PHASE,
+        phase=to_phase,
+        sessions_per_week=to_phase.sessions_per_week,
+        started_on=on_date,
+    )
+    prescription.exercises.filter(active=True).update(active=False)
+    PrescribedExercise.objects.bulk_create(
+        _entries_from_choices(prescription, choices, conflicts, override_reason)
+    )
+    prescription.current_phase = to_phase
+    prescription.phase_started_on = on_date
+    prescription.sessions_per_week = to_phase.sessions_per_week
+    prescription.save(
+        update_fields=["current_phase", "phase_started_on", "sessions_per_week", "updated_at"]
+    )
+    return prescription
+
+
+@transaction.atomic
+def program_pause(*, prescription: Prescription, on_date: dt.date | None = None) -> Prescription:
+    """Pause a program: days from `on_date` are not planned until it is resumed."""
+    prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
+    if prescription.status != Prescription.Status.ACTIVE:
+        raise ValidationError({"status": ["Only an active program can be paused."]})
+    on_date = on_date or prescription.patient.local_date()
+    prescription.status = Prescription.Status.PAUSED
+    prescription.paused_on = on_date
+    prescription.save(update_fields=["status", "paused_on", "updated_at"])
+    PrescriptionPeriod.objects.create(
+        prescription=prescription, kind=PrescriptionPeriod.Kind.PAUSE, started_on=on_date
+    )
+    return prescription
+
+
+@transaction.atomic
+def program_resume(*, prescription: Prescription, on_date: dt.date | None = None) -> Prescription:
+    """Resume a paused program from `on_date` (today in the patient's time zone by default)."""
+    prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
+    if prescription.status != Prescription.Status.PAUSED:
+        raise ValidationError({"status": ["Only a paused program can be resumed."]})
+    on_date = on_date or prescription.patient.local_date()
+    if on_date < prescription.paused_on:
+        raise ValidationError({"on_date": ["A program cannot resume before it was paused."]})
+    prescription.periods.filter(kind=PrescriptionPeriod.Kind.PAUSE, ended_on__isnull=True).update(
+        ended_on=on_date
+    )
+    prescription.status = Prescription.Status.ACTIVE
+    prescription.paused_on = None
+    prescription.save(update_fields=["status", "paused_on", "updated_at"])
+    return prescription
+
+
+@transaction.atomic
+def program_complete(*, prescription: Prescription, on_date: dt.date | None = None) -> Prescription:
+    """Finish a program: nothing is planned after `on_date`."""
+    prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
+    _refuse_if_closed(prescription)
+    on_date = on_date or prescription.patient.local_date()
+    prescription.periods.filter(ended_on__isnull=True).update(ended_on=on_date)
+    prescription.status = Prescription.Status.COMPLETED
+    prescription.completed_on = on_date
+    prescription.paused_on = None
+    prescription.save(update_fields=["status", "completed_on", "paused_on", "updated_at"])
+    return prescription
+
+
+@transaction.atomic
+def patient_discharge(*, patient: Patient) -> Patient:
+    """Discharge a patient: complete their open programs and stop their reminders."""
+    for prescription in patient.prescriptions.exclude(status=Prescription.Status.COMPLETED):
+        program_complete(prescription=prescription)
+    patient.status = Patient.Status.DISCHARGED
+    patient.discharged_at = timezone.now()
+    patient.reminders_enabled = False
+    patient.save(update_fields=["status", "discharged_at", "reminders_enabled", "updated_at"])
+    return patient
+
+
+# --- logging sessions ---------------------------------------------------------------------
+
+
+def _resolve_prescription(patient: Patient, prescription_id: int | None) -> Prescription:
+    open_programs = Prescription.objects.filter(patient=patient).exclude(
+        status=Prescription.Status.COMPLETED
+    )
+    if prescription_id is not None:
+        prescription = (
+            Prescription.objects.filter(patient=patient, pk=prescription_id)
+            .select_related("current_phase")
+            .first()
+        )
+        if prescription is None:
+            raise ValidationError({"prescription": ["No such program for this patient."]})
+        return prescription
+    programs = list(open_programs.select_related("current_phase")[:2])
+    if len(programs) != 1:
+        message = (
+            "The patient has no open program."
+            if not programs
+            else "The patient has several programs: say which one."
+        )
+        raise ValidationError({"prescription": [message]})
+    return programs[0]
+
+
+def _phase_on(prescription: Prescription, local_date: dt.date) -> ProtocolPhase | None:
+    if local_date >= prescription.phase_started_on:
+        return prescription.current_phase
+    period = (
+        prescription.periods.filter(kind=PrescriptionPeriod.Kind.PHASE, started_on__lte=local_date)
+        .order_by("-started_on")
+        .select_related("phase")
+        .first()
+    )
+    return period.phase if period else None
+
+
+def _validate_session(
+    prescription: Prescription,
+    local_date: dt.date,
+    performed_at: dt.datetime,
+    entries: Sequence[ExerciseEntry],
+    scores: dict[str, int | None],
+) -> None:
+    errors: dict[str, list[str]] = {}
+    for name, value in scores.items():
+        if value is not None and not 0 <= value <= 10:
+            errors[name] = ["Must be between 0 and 10."]
+    if performed_at > timezone.now() + FUTURE_TOLERANCE:
+        errors["performed_at"] = ["Cannot be in the future."]
+    if local_date < prescription.start_date:
+        errors["performed_at"] = ["Is before the program started."]
+    if prescription.completed_on and local_date > prescription.completed_on:
+        errors["performed_at"] = ["Is after the program was completed."]
+    ids = [entry.prescribed_exercise_id for entry in entries]
+    if len(set(ids)) != len(ids):
+        errors["exercises"] = ["Each prescribed exercise can appear only once."]
+    elif ids:
+        known = set(
+            PrescribedExercise.objects.filter(prescription=prescription, pk__in=ids).values_list(
+                "pk", flat=True
+            )
+        )
+        if missing := [pk for pk in ids if pk not in known]:
+            errors["exercises"] = [f"Exercise {pk} is not part of this program." for pk in missing]
+    if errors:
+        raise ValidationError(errors)
+
+
+def session_find(*, patient: Patient, client_id: uuid.UUID) -> SessionLog | None:
+    return SessionLog.objects.filter(patient=patient, client_id=client_id).first()
+
+
+def session_record(
+    *,
+    patient: Patient,
+    client_id: uuid.UUID,
+    performed_at: dt.datetime,
+    prescription_id: int | None = None,
+    pain_before: int | None = None,
+    pain_after: int | None = None,
+    difficulty: int | None = None,
+    duration_minutes: int | None = None,
+    notes: str = "",
+    entries: Sequence[ExerciseEntry] = (),
+    source: str = SessionLog.Source.APP,
+) -> tuple[SessionLog, bool]:
+    """Store a session with its exercise entries; a known `client_id` returns the stored one.
+
+    Returns (session, created). Enqueues the alert check after commit when created.
+    Idempotent also under concurrency: the unique (patient, client_id) key decides the race.
+    """
+    if existing := session_find(patient=patient, client_id=client_id):
+        return existing, False
+    if timezone.is_naive(performed_at):
+        raise ValidationError({"performed_at": ["Give a time zone offset."]})
+    prescription = _resolve_prescription(patient, prescription_id)
+    local_date = patient.local_date(performed_at)
+    _validate_session(
+        prescription,
+        local_date,
+        performed_at,
+        entries,
+        {"pain_before": pain_before, "pain_after": pain_after, "difficulty": difficulty},
+    )
+    session = SessionLog(
+        prescription=prescription,
+        patient=patient,
+        client_id=client_id,
+        performed_at=performed_at,
+        local_date=local_date,
+        phase=_phase_on(prescription, local_date),
+        pain_before=pain_before,
+        pain_after=pain_after,
+        difficulty=difficulty,
+        duration_minutes=duration_minutes,
+        notes=notes,
+        source=source,
+    )
+    try:
+        with transaction.atomic():
+            session.save(force_insert=True)
+            ExerciseLog.objects.bulk_create(
+                [
+                    ExerciseLog(
+                        session=session,
+                        prescribed_exercise_id=entry.prescribed_exercise_id,
+                        sets_done=entry.sets_done,
+                        reps_done=entry.reps_done,
+                        hold_seconds_done=entry.hold_seconds_done,
+                        completed=entry.completed,
+                        skipped_reason=entry.skipped_reason,
+                    )
+                    for entry in entries
+                ]
+            )
+            transaction.on_commit(lambda: _after_session_recorded(session.pk))
+    except IntegrityError:
+        # Lost a race with an identical upload: the other request's row is the session.
+        if existing := session_find(patient=patient, client_id=client_id):
+            return existing, False
+        raise
+    return session, True
+
+
+def _after_session_recorded(session_id: int) -> None:
+    from .tasks import evaluate_session_alerts_task
+
+    evaluate_session_alerts_task.delay(session_id)

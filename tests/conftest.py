@@ -1,0 +1,72 @@
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+
+from tests import factories
+
+
+def _service_missing(marker: str) -> str | None:
+    if marker == "postgres" and not settings.USING_POSTGRES:
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    if marker in {"redis", "celery_worker"} and not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL=redis://..."
+    if marker == "celery_worker" and not settings.USING_POSTGRES:
+        return "needs PostgreSQL shared with the worker: set DATABASE_URL=postgres://..."
+    if marker == "browser" and not shutil.which(os.environ.get("CHROMIUM", "/usr/bin/chromium")):
+        return "needs Debian's chromium at /usr/bin/chromium"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests that need a real service skip locally without it, but fail in CI."""
+    for marker in ("postgres", "redis", "celery_worker", "browser", "schema_fuzz"):
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = _service_missing("postgres" if marker == "schema_fuzz" else marker)
+        if reason:
+            if os.environ.get("CI"):
+                pytest.fail(f"CI is set and this test {reason}", pytrace=False)
+            pytest.skip(reason)
+
+
+@pytest.fixture
+def clinic(db):
+    return factories.ClinicFactory()
+
+
+@pytest.fixture
+def therapist(clinic):
+    return factories.PractitionerFactory(clinic=clinic)
+
+
+@pytest.fixture
+def patient(clinic, therapist):
+    return factories.create_patient(clinic=clinic, therapist=therapist)
+
+
+@pytest.fixture
+def exercises(db):
+    return factories.ExerciseFactory.create_batch(3)
+
+
+@pytest.fixture
+def prescription(patient, therapist, exercises):
+    return factories.assign_custom_program(
+        patient=patient, prescriber=therapist, exercises=exercises
+    )
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(request):
+    """Unit tests run tasks in-process; only `celery_worker` tests talk to a real worker."""
+    from clinic.celery import app
+
+    if request.node.get_closest_marker("celery_worker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
