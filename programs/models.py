@@ -246,6 +246,7 @@ class PrescribedExercise(models.Model):
     )
     override_reason = models.CharField(max_length=500, blank=True)
     added_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["prescription", "order", "id"]
@@ -258,6 +259,11 @@ class PrescribedExercise(models.Model):
                 fields=["prescription", "exercise"],
                 condition=Q(active=True),
                 name="one_active_entry_per_exercise",
+            ),
+            models.CheckConstraint(
+                condition=Q(active=True, removed_at__isnull=True)
+                | Q(active=False, removed_at__isnull=False),
+                name="prescribed_removed_at_matches_active",
             ),
         ]
 

@@ -269,8 +269,11 @@ def prescription_add_exercise(
 @transaction.atomic
 def prescription_remove_exercise(*, prescribed_exercise: PrescribedExercise) -> None:
     """Take an exercise out of a program; its past logs stay."""
+    if not prescribed_exercise.active:
+        raise ValidationError({"prescribed_exercise": ["This exercise was already removed."]})
     prescribed_exercise.active = False
-    prescribed_exercise.save(update_fields=["active"])
+    prescribed_exercise.removed_at = timezone.now()
+    prescribed_exercise.save(update_fields=["active", "removed_at"])
 
 
 def _refuse_if_closed(prescription: Prescription) -> None:
@@ -324,7 +327,7 @@ def phase_advance(
         sessions_per_week=to_phase.sessions_per_week,
         started_on=on_date,
     )
-    prescription.exercises.filter(active=True).update(active=False)
+    prescription.exercises.filter(active=True).update(active=False, removed_at=timezone.now())
     PrescribedExercise.objects.bulk_create(
         _entries_from_choices(prescription, choices, conflicts, override_reason)
     )

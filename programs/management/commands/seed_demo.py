@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -133,8 +134,8 @@ PROFILES = (
     Profile("Grace", "Whitmore", OA, "left", A.ADHERENT, 6, therapist="harbor", clinic=HARBOR),
     Profile("Felix", "Moreau", PFP, "right", A.NEW, 0, therapist="harbor", clinic=HARBOR),
 )
-# Days before "today" at which an archetype's story turns.
-PAUSED_DAYS_AGO, INACTIVE_DAYS_AGO, SPIKE_DAYS_AGO, DISCHARGE_DAYS_AGO = 9, 11, 1, 2
+# Days before "today" of the last possible session, for the stories that stop early.
+LAST_SESSION_DAYS_AGO = {Arc.PAUSED: 9, Arc.INACTIVE: 11, Arc.PAIN_SPIKE: 1, Arc.DISCHARGED: 2}
 
 
 class Command(BaseCommand):
@@ -160,7 +161,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             clinics = {slug: self._clinic(slug, *facts) for slug, facts in CLINICS.items()}
             staff = {s.username: self._practitioner(s, clinics[s.clinic]) for s in STAFF}
-            self._superuser()
+            self._user("admin", email="admin@example.com", is_staff=True, is_superuser=True)
             for profile in profiles:
                 seeder = PatientSeeder(profile, today, options["seed"], clinics, staff)
                 created += seeder.run()
@@ -171,7 +172,7 @@ class Command(BaseCommand):
         defaults = {"name": name, "timezone": timezone_name}
         return Clinic.objects.get_or_create(slug=slug, defaults=defaults)[0]
 
-    def _user(self, username: str, **fields: Any) -> Any:
+    def _user(self, username: str, **fields: Any) -> AbstractBaseUser:
         user, created = get_user_model().objects.get_or_create(username=username, defaults=fields)
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -190,9 +191,6 @@ class Command(BaseCommand):
         return Practitioner.objects.get_or_create(
             user=user, defaults={"clinic": clinic, "role": staff.role, "title": staff.title}
         )[0]
-
-    def _superuser(self) -> None:
-        self._user("admin", email="admin@example.com", is_staff=True, is_superuser=True)
 
     def _print_logins(self, profiles: list[Profile]) -> None:
         rows = [("admin", "Django superuser (/admin/)")]
@@ -224,9 +222,8 @@ class PatientSeeder:
         self.clinic = clinics[profile.clinic]
         self.therapist = staff[profile.therapist]
         self.start = today - dt.timedelta(weeks=profile.weeks)
-        self.condition, self.approach, self.measure, self.pain_start = PROTOCOL_FACTS[
-            profile.protocol
-        ]
+        facts = PROTOCOL_FACTS[profile.protocol]
+        self.condition, self.approach, self.measure, self.pain_start = facts
 
     def uuid(self, label: str) -> uuid.UUID:
         return uuid.uuid5(NAMESPACE, f"{self.profile.key}-{label}")
@@ -292,13 +289,7 @@ class PatientSeeder:
         p = self.profile
         phases = list(prescription.protocol.phases.order_by("order"))
         advance_on = {self.start + dt.timedelta(weeks=ph.start_week): ph for ph in phases[1:]}
-        stop_days_ago = {
-            Arc.PAUSED: PAUSED_DAYS_AGO,
-            Arc.INACTIVE: INACTIVE_DAYS_AGO,
-            Arc.PAIN_SPIKE: SPIKE_DAYS_AGO,
-            Arc.DISCHARGED: DISCHARGE_DAYS_AGO,
-        }.get(p.arc, 0)
-        last_day = self.today - dt.timedelta(days=stop_days_ago)
+        last_day = self.today - dt.timedelta(days=LAST_SESSION_DAYS_AGO.get(p.arc, 0))
         total_days = (self.today - self.start).days
         exercises = self.active_exercises(prescription)
         evening = self.rng.random() < 0.5
@@ -379,9 +370,9 @@ class PatientSeeder:
         taken_at = self.at(day, 10, 0)
         if taken_at > timezone.now():
             return
-        improvement = 0 if visit == 0 else (1 if self.profile.arc is Arc.FADING else 2)
+        gains = (0,) if visit == 0 else (0, 1) if self.profile.arc is Arc.FADING else (1, 1, 2)
         keys = instruments.get_instrument(self.measure).item_keys
-        answers = {k: max(0, self.rng.choice((2, 2, 3)) - improvement) for k in keys}
+        answers = {k: max(0, self.rng.choice((2, 2, 3)) - self.rng.choice(gains)) for k in keys}
         result = instruments.score(self.measure, answers)
         MeasureResponse.objects.get_or_create(
             patient=patient,
