@@ -87,14 +87,19 @@ def _check_dosage(choice: ExerciseChoice) -> None:
         )
 
 
+def _local_midnight(patient: Patient, day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=patient.tzinfo)
+
+
 def _entries_from_choices(
     prescription: Prescription,
     choices: Sequence[ExerciseChoice],
     conflicts: dict[str, list[str]],
     override_reason: str,
     first_order: int = 0,
+    added_at: dt.datetime | None = None,
 ) -> list[PrescribedExercise]:
-    now = timezone.now()
+    added_at = added_at or timezone.now()
     return [
         PrescribedExercise(
             prescription=prescription,
@@ -106,7 +111,7 @@ def _entries_from_choices(
             notes=choice.notes,
             precaution_override=choice.exercise.slug in conflicts,
             override_reason=override_reason if choice.exercise.slug in conflicts else "",
-            added_at=now,
+            added_at=added_at,
         )
         for index, choice in enumerate(choices)
     ]
@@ -197,7 +202,13 @@ def program_assign(
         started_on=start_date,
     )
     PrescribedExercise.objects.bulk_create(
-        _entries_from_choices(prescription, choices, conflicts, override_reason)
+        _entries_from_choices(
+            prescription,
+            choices,
+            conflicts,
+            override_reason,
+            added_at=_local_midnight(patient, start_date),
+        )
     )
     return prescription
 
@@ -327,9 +338,12 @@ def phase_advance(
         sessions_per_week=to_phase.sessions_per_week,
         started_on=on_date,
     )
-    prescription.exercises.filter(active=True).update(active=False, removed_at=timezone.now())
+    # The phase starts at the patient's local midnight of `on_date`: sessions logged that day
+    # count against the new phase's exercises.
+    switch_at = min(timezone.now(), _local_midnight(patient, on_date))
+    prescription.exercises.filter(active=True).update(active=False, removed_at=switch_at)
     PrescribedExercise.objects.bulk_create(
-        _entries_from_choices(prescription, choices, conflicts, override_reason)
+        _entries_from_choices(prescription, choices, conflicts, override_reason, added_at=switch_at)
     )
     prescription.current_phase = to_phase
     prescription.phase_started_on = on_date
