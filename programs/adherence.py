@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 
 from .models import ExerciseLog, Prescription, PrescriptionPeriod, SessionLog
 
@@ -324,4 +324,14 @@ def prescription_adherence(
         current_streak_weeks=current_streak,
         longest_streak_weeks=longest_streak,
         exercise_completion=exercise_completion(prescription, prescription.start_date, end),
+    )
+
+
+def last_session_dates(patient_ids: Iterable[int]) -> dict[int, dt.date]:
+    """Local date of each patient's latest session, in one query."""
+    return dict(
+        SessionLog.objects.filter(patient_id__in=list(patient_ids))
+        .values_list("patient_id")
+        .annotate(last=Max("local_date"))
+        .order_by()
     )

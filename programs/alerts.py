@@ -1,16 +1,20 @@
 """Alert rules and the two blessed writes on alerts: opening one and acknowledging one."""
 
 import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Case, F, When
+from django.db.models import Avg, Case, F, Q, When
 from django.utils import timezone
 
-from patients.models import Patient
+from patients import instruments
+from patients.models import MeasureResponse, Patient
 
+from .adherence import last_session_dates, recent_adherence
 from .models import Alert, Prescription, SessionLog
 
 BASELINE_DAYS = 7
@@ -109,6 +113,191 @@ def alerts_evaluate_session(*, session_id: int) -> list[str]:
             "pain_after": session.pain_after,
             "baseline": baseline,
             "local_date": session.local_date.isoformat(),
+        },
+    )
+    return [alert.kind] if alert else []
+
+
+# --- time-based rules: the nightly sweep ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    prescriptions_checked: int
+    opened: dict[str, int]
+
+
+def _inactive_reason(
+    prescription: Prescription, last_session_on: dt.date | None, today: dt.date
+) -> tuple[int, dt.date] | None:
+    patient = prescription.patient
+    limit = patient.inactive_after_days or patient.clinic.inactive_after_days
+    since = max(filter(None, [last_session_on, prescription.start_date]))
+    idle_days = (today - since).days
+    return (idle_days, since) if idle_days >= limit else None
+
+
+def alerts_sweep(*, batch_size: int = 1000) -> SweepResult:
+    """Open `inactive` and `low_adherence` alerts for active programs; idempotent.
+
+    A fixed number of queries per batch of programs, plus one insert per alert opened.
+    """
+    opened: dict[str, int] = defaultdict(int)
+    checked = 0
+    last_pk = 0
+    programs = (
+        Prescription.objects.filter(
+            status=Prescription.Status.ACTIVE, patient__status=Patient.Status.ACTIVE
+        )
+        .select_related("patient__clinic")
+        .order_by("pk")
+    )
+    while batch := list(programs.filter(pk__gt=last_pk)[:batch_size]):
+        last_pk = batch[-1].pk
+        checked += len(batch)
+        patient_ids = {p.patient_id for p in batch}
+        already_open = set(
+            Alert.objects.filter(
+                patient_id__in=patient_ids,
+                acknowledged_at__isnull=True,
+                kind__in=[Alert.Kind.INACTIVE, Alert.Kind.LOW_ADHERENCE],
+            ).values_list("patient_id", "kind")
+        )
+        last_sessions = last_session_dates(patient_ids)
+        today = {p.pk: p.patient.local_date() for p in batch}
+        by_window: dict[int, list[Prescription]] = defaultdict(list)
+        for prescription in batch:
+            by_window[prescription.patient.clinic.adherence_window_days].append(prescription)
+        windows = {}
+        for days, group in by_window.items():
+            windows.update(recent_adherence(group, days=days, today_by_prescription=today))
+
+        for prescription in batch:
+            patient = prescription.patient
+            clinic = patient.clinic
+            local_today = today[prescription.pk]
+            inactive = _inactive_reason(prescription, last_sessions.get(patient.pk), local_today)
+            if inactive and (patient.pk, Alert.Kind.INACTIVE) not in already_open:
+                idle_days, since = inactive
+                if alert_open(
+                    patient=patient,
+                    kind=Alert.Kind.INACTIVE,
+                    severity=Alert.Severity.WARNING,
+                    message=f"No session logged for {idle_days} days",
+                    details={"idle_days": idle_days, "since": since.isoformat()},
+                ):
+                    opened[Alert.Kind.INACTIVE] += 1
+
+            threshold = float(
+                patient.adherence_alert_below
+                if patient.adherence_alert_below is not None
+                else clinic.adherence_alert_below
+            )
+            window = windows[prescription.pk]
+            ratio = window.ratio
+            program_days = (local_today - prescription.start_date).days + 1
+            if (
+                ratio is not None
+                and ratio < threshold
+                and program_days >= clinic.adherence_window_days
+                and (patient.pk, Alert.Kind.LOW_ADHERENCE) not in already_open
+                and alert_open(
+                    patient=patient,
+                    kind=Alert.Kind.LOW_ADHERENCE,
+                    severity=Alert.Severity.WARNING,
+                    message=(
+                        f"Adherence {ratio:.0%} over the last {clinic.adherence_window_days} days "
+                        f"(alert below {threshold:.0%})"
+                    ),
+                    details={
+                        "ratio": round(ratio, 3),
+                        "sessions_done": window.sessions_done,
+                        "sessions_planned": window.sessions_planned,
+                        "threshold": threshold,
+                    },
+                )
+            ):
+                opened[Alert.Kind.LOW_ADHERENCE] += 1
+    return SweepResult(prescriptions_checked=checked, opened=dict(opened))
+
+
+# --- red flags and outcome scores ------------------------------------------------------------
+
+
+def alert_open_or_update(
+    *,
+    patient: Patient,
+    kind: str,
+    severity: str,
+    message: str,
+    details: dict[str, Any],
+) -> tuple[Alert, bool]:
+    """Open an alert, or bring the open one of that kind up to date; returns (alert, opened).
+
+    For findings that must never be swallowed by an older open alert (a new red flag while
+    yesterday's is unacknowledged): the open alert takes the new message and details, and
+    keeps the more severe of the two severities.
+    """
+    if alert := alert_open(
+        patient=patient, kind=kind, severity=severity, message=message, details=details
+    ):
+        return alert, True
+    alert = Alert.objects.select_for_update().get(
+        patient=patient, kind=kind, acknowledged_at__isnull=True
+    )
+    rank = {Alert.Severity.URGENT: 0, Alert.Severity.WARNING: 1, Alert.Severity.INFO: 2}
+    alert.severity = min(alert.severity, severity, key=rank.__getitem__)
+    alert.message = message[:300]
+    alert.details = {**alert.details, **details}
+    alert.save(update_fields=["severity", "message", "details"])
+    return alert, False
+
+
+def alerts_evaluate_measure(*, measure_id: int) -> list[str]:
+    """Open `score_decline` when a score is worse than the first or the previous one by the MCID.
+
+    Compares with the patient's first and previous responses to the same instrument (by
+    `taken_at`); returns the kinds opened (idempotent: one open alert per kind).
+    """
+    measure = MeasureResponse.objects.select_related("patient").filter(pk=measure_id).first()
+    if measure is None:
+        return []
+    same_instrument = MeasureResponse.objects.filter(
+        patient_id=measure.patient_id, instrument=measure.instrument
+    ).exclude(pk=measure.pk)
+    earlier = same_instrument.filter(
+        Q(taken_at__lt=measure.taken_at) | Q(taken_at=measure.taken_at, pk__lt=measure.pk)
+    )
+    first = earlier.order_by("taken_at", "id").first()
+    previous = earlier.order_by("-taken_at", "-id").first()
+    current = float(measure.score)
+    compared = []
+    for label, other in (("first", first), ("previous", previous)):
+        if other is None or (label == "previous" and first is not None and other.pk == first.pk):
+            continue
+        if instruments.is_worse_by_mcid(measure.instrument, float(other.score), current):
+            compared.append((label, other))
+    if not compared:
+        return []
+    definition = instruments.get_instrument(measure.instrument)
+    reasons = [
+        f"{float(other.score):g} ({label}, {other.taken_at:%Y-%m-%d})" for label, other in compared
+    ]
+    alert = alert_open(
+        patient=measure.patient,
+        kind=Alert.Kind.SCORE_DECLINE,
+        severity=Alert.Severity.WARNING,
+        message=(
+            f"{definition.name} score {current:g} is worse by at least the MCID "
+            f"({definition.mcid:g}) than " + " and ".join(reasons)
+        ),
+        details={
+            "measure_id": measure.pk,
+            "instrument": measure.instrument,
+            "score": current,
+            "mcid": definition.mcid,
+            **{f"{label}_score": float(other.score) for label, other in compared},
+            **{f"{label}_measure_id": other.pk for label, other in compared},
         },
     )
     return [alert.kind] if alert else []

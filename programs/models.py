@@ -414,6 +414,7 @@ class Reminder(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
@@ -430,6 +431,13 @@ class Reminder(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A sender's lease: set when a worker claims the row (pending -> sending); a row left in
+    # "sending" by a killed worker may be claimed again once the lease has run out. Also the
+    # fencing token: a sender only finishes the row if claimed_at is still its own.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # The dispatcher run that created the row: with bulk_create(ignore_conflicts=True) this is
+    # how a run knows which rows are its own (and so which to enqueue) under concurrency.
+    dispatch_id = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-local_date", "-id"]

@@ -10,7 +10,6 @@ from django.db.models import (
     Case,
     Count,
     IntegerField,
-    Max,
     OuterRef,
     QuerySet,
     Subquery,
@@ -241,13 +240,4 @@ def clinic_open_alerts(clinic: Clinic) -> QuerySet[Alert]:
             ),
         )
         .order_by("red_flag_first", "rank", "-opened_at")
-    )
-
-
-def last_session_dates(patient_ids: Iterable[int]) -> dict[int, dt.date]:
-    return dict(
-        SessionLog.objects.filter(patient_id__in=list(patient_ids))
-        .values_list("patient_id")
-        .annotate(last=Max("local_date"))
-        .order_by()
     )

@@ -9,9 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import Practitioner
-from patients.models import Patient
+from patients import instruments, red_flags
+from patients.models import CheckIn, MeasureResponse, Patient
 
+from . import alerts
 from .models import (
+    Alert,
     Exercise,
     ExerciseLog,
     PrescribedExercise,
@@ -565,3 +568,169 @@ def _after_session_recorded(session_id: int) -> None:
     from .tasks import evaluate_session_alerts_task
 
     evaluate_session_alerts_task.delay(session_id)
+
+
+# --- symptom check-ins and outcome measures -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    """A stored check-in and what the patient must be told about it."""
+
+    checkin: CheckIn
+    created: bool
+    red_flags: list[red_flags.RedFlagQuestion]
+    urgency: str | None  # emergency, urgent, review; None without a red flag
+    advice: str
+    alert_id: int | None = None
+
+
+def _checkin_result(checkin: CheckIn, created: bool, alert_id: int | None = None) -> CheckInResult:
+    flags = red_flags.red_flags_in({key: True for key in checkin.red_flags})
+    urgency = red_flags.highest_urgency(flags)
+    return CheckInResult(
+        checkin=checkin,
+        created=created,
+        red_flags=flags,
+        urgency=urgency,
+        advice=red_flags.advice_for(urgency),
+        alert_id=alert_id,
+    )
+
+
+def checkin_record(
+    *,
+    patient: Patient,
+    pain_now: int,
+    answers: dict[str, bool],
+    notes: str = "",
+    client_id: uuid.UUID | None = None,
+) -> CheckInResult:
+    """Store a symptom check-in; any red flag opens (or updates) an urgent alert in the same
+    transaction. A known `client_id` returns the stored check-in without a second alert.
+    """
+    if client_id is not None and (
+        existing := CheckIn.objects.filter(patient=patient, client_id=client_id).first()
+    ):
+        return _checkin_result(existing, created=False)
+    errors: dict[str, list[str]] = {}
+    if isinstance(pain_now, bool) or not isinstance(pain_now, int) or not 0 <= pain_now <= 10:
+        errors["pain_now"] = ["Must be a whole number between 0 and 10."]
+    try:
+        red_flags.validate_answers(answers)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    flags = red_flags.red_flags_in(answers)
+    urgency = red_flags.highest_urgency(flags)
+    checkin = CheckIn(
+        patient=patient,
+        pain_now=pain_now,
+        answers=dict(answers),
+        red_flags=[flag.key for flag in flags],
+        urgency=urgency or "",
+        notes=notes,
+        client_id=client_id,
+    )
+    checkin.full_clean(exclude=["patient"])
+    alert_id = None
+    try:
+        with transaction.atomic():
+            checkin.save(force_insert=True)
+            if flags:
+                alert, _ = alerts.alert_open_or_update(
+                    patient=patient,
+                    kind=Alert.Kind.RED_FLAG,
+                    severity=Alert.Severity.URGENT,
+                    message=(
+                        f"Red flag ({urgency}) in a check-in: "
+                        + "; ".join(flag.key.replace("_", " ") for flag in flags)
+                    ),
+                    details={
+                        "checkin_id": checkin.pk,
+                        "urgency": urgency,
+                        "red_flags": checkin.red_flags,
+                        "pain_now": pain_now,
+                    },
+                )
+                alert_id = alert.pk
+    except IntegrityError:
+        # Lost a race with an identical upload: the other request stored it (and alerted).
+        if client_id is not None and (
+            existing := CheckIn.objects.filter(patient=patient, client_id=client_id).first()
+        ):
+            return _checkin_result(existing, created=False)
+        raise
+    return _checkin_result(checkin, created=True, alert_id=alert_id)
+
+
+def _answer_errors(error: instruments.AnswerError) -> dict[str, list[str]]:
+    """The instrument's answer errors keyed by request field (`answers.q3`, `instrument`)."""
+    keyed: dict[str, list[str]] = {}
+    for key, messages in error.errors.items():
+        if key == "instrument":
+            name = "instrument"
+        elif key == instruments.NON_FIELD_ERRORS:
+            name = "answers"
+        else:
+            name = f"answers.{key}"
+        keyed.setdefault(name, []).extend(messages)
+    return keyed
+
+
+def measure_submit(
+    *,
+    patient: Patient,
+    instrument: str,
+    answers: dict[str, Any],
+    taken_at: dt.datetime | None = None,
+    recorded_by: Any = None,
+    client_id: uuid.UUID | None = None,
+) -> tuple[MeasureResponse, bool]:
+    """Validate, score and store an outcome-measure response; returns (response, created).
+
+    A known `client_id` returns the stored response. Enqueues the score-decline check after
+    commit when created.
+    """
+    if client_id is not None and (
+        existing := MeasureResponse.objects.filter(patient=patient, client_id=client_id).first()
+    ):
+        return existing, False
+    try:
+        result = instruments.score(instrument, answers)
+    except instruments.AnswerError as exc:
+        raise ValidationError(_answer_errors(exc)) from exc
+    taken_at = taken_at or timezone.now()
+    if timezone.is_naive(taken_at):
+        raise ValidationError({"taken_at": ["Give a time zone offset."]})
+    if taken_at > timezone.now() + FUTURE_TOLERANCE:
+        raise ValidationError({"taken_at": ["Cannot be in the future."]})
+    measure = MeasureResponse(
+        patient=patient,
+        instrument=instrument,
+        instrument_version=result.version,
+        answers=answers,
+        raw_score=result.raw,
+        score=result.score,
+        taken_at=taken_at,
+        recorded_by=recorded_by,
+        client_id=client_id,
+    )
+    try:
+        with transaction.atomic():
+            measure.save(force_insert=True)
+            transaction.on_commit(lambda: _after_measure_submitted(measure.pk))
+    except IntegrityError:
+        if client_id is not None and (
+            existing := MeasureResponse.objects.filter(patient=patient, client_id=client_id).first()
+        ):
+            return existing, False
+        raise
+    return measure, True
+
+
+def _after_measure_submitted(measure_id: int) -> None:
+    from .tasks import evaluate_measure_alerts_task
+
+    evaluate_measure_alerts_task.delay(measure_id)
