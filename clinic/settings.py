@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "axes",
     "django_celery_beat",
+    "csp",
     "clinic",
     "patients",
     "programs",
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "clinic.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -144,6 +148,12 @@ AXES_RESET_ON_SUCCESS = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js straight from the installed plotly package (no CDN, no vendored copy).
+    "clinic.dashboard.staticfiles.PlotlyJsFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -175,9 +185,72 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# With acks_late, a message a dead worker took comes back after the visibility timeout (the
+# dispatcher also re-enqueues stuck reminders, see STRIDE_REMINDER_REQUEUE_AFTER_MINUTES).
+# Kombu sweeps for such messages every interval × throttle seconds. Tests shorten all three.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Queues: `reminders` (one message per reminder to send), `alerts`, `default` (dispatch, digests).
+CELERY_TASK_ROUTES = {
+    "programs.tasks.send_reminder_task": {
+        "queue": env.str("STRIDE_REMINDER_QUEUE", default="reminders")
+    },
+    "programs.tasks.evaluate_session_alerts_task": {"queue": "alerts"},
+    "programs.tasks.dispatch_due_reminders_task": {"queue": "default"},
+    "programs.tasks.send_therapist_digests_task": {"queue": "default"},
+    "programs.tasks.send_therapist_digest_task": {"queue": "default"},
+}
+# Beat writes these into django-celery-beat's tables on start; edit them in the admin after.
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-reminders": {
+        "task": "programs.tasks.dispatch_due_reminders_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
+    "weekly-therapist-digest": {
+        "task": "programs.tasks.send_therapist_digests_task",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
+}
+
+# REMINDERS
+# ------------------------------------------------------------------------------
+# Which delivery backend serves each patient channel: console, email, webhook, recording, or a
+# dotted path to a class with `send(reminder, message)`. E.g. "email=email,sms=webhook,push=webhook"
+STRIDE_REMINDER_CHANNELS = env.dict(
+    "STRIDE_REMINDER_CHANNELS", default={"email": "email", "sms": "console", "push": "console"}
+)
+# The SMS/push provider bridge: Stride POSTs JSON signed with HMAC-SHA256 of the body.
+STRIDE_REMINDER_WEBHOOK_URL = env.str("STRIDE_REMINDER_WEBHOOK_URL", default="")
+STRIDE_REMINDER_WEBHOOK_SECRET = env.str("STRIDE_REMINDER_WEBHOOK_SECRET", default="")
+STRIDE_REMINDER_WEBHOOK_TIMEOUT = env.float("STRIDE_REMINDER_WEBHOOK_TIMEOUT", default=10.0)
+if "webhook" in STRIDE_REMINDER_CHANNELS.values() and not (
+    STRIDE_REMINDER_WEBHOOK_URL and STRIDE_REMINDER_WEBHOOK_SECRET
+):
+    raise ImproperlyConfigured(
+        "STRIDE_REMINDER_CHANNELS uses the webhook channel: set STRIDE_REMINDER_WEBHOOK_URL "
+        "and STRIDE_REMINDER_WEBHOOK_SECRET."
+    )
+# The recording channel (tests, benchmarks): one file per delivery in this folder; an optional
+# delay per send makes a worker kill land mid-send.
+STRIDE_REMINDER_RECORD_DIR = env.str("STRIDE_REMINDER_RECORD_DIR", default="")
+STRIDE_REMINDER_RECORD_DELAY = env.float("STRIDE_REMINDER_RECORD_DELAY", default=0.0)
+STRIDE_REMINDER_DISPATCH_EVERY_MINUTES = 5  # matches the beat schedule above
+STRIDE_REMINDER_BATCH_SIZE = env.int("STRIDE_REMINDER_BATCH_SIZE", default=2000)
+# Hard time limit of one send; a claim ("sending") older than this plus a margin is abandoned.
+STRIDE_REMINDER_SEND_TIME_LIMIT = env.int("STRIDE_REMINDER_SEND_TIME_LIMIT", default=60)
+STRIDE_REMINDER_MAX_ATTEMPTS = env.int("STRIDE_REMINDER_MAX_ATTEMPTS", default=6)
+# Pending/sending rows older than this are enqueued again by the next dispatch (lost messages).
+STRIDE_REMINDER_REQUEUE_AFTER_MINUTES = env.int("STRIDE_REMINDER_REQUEUE_AFTER_MINUTES", default=15)
+# The missed-session nudge (clinics that enable it) goes out in this local morning window.
+STRIDE_MISSED_NUDGE_FROM = env.str("STRIDE_MISSED_NUDGE_FROM", default="09:00")
+STRIDE_MISSED_NUDGE_UNTIL = env.str("STRIDE_MISSED_NUDGE_UNTIL", default="12:00")
 
 # REST FRAMEWORK
 # ------------------------------------------------------------------------------
@@ -192,7 +265,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.CursorPagination",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "PAGE_SIZE": 50,
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Named scopes (api/throttles.py): credentials per client IP, writes per caller.
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("THROTTLE_LOGIN", default="10/min"),
+        "claim": env.str("THROTTLE_CLAIM", default="10/hour"),
+        "session_write": env.str("THROTTLE_SESSION_WRITE", default="60/min"),
+        "sync": env.str("THROTTLE_SYNC", default="12/min"),
+        "write": env.str("THROTTLE_WRITE", default="120/min"),
+    },
 }
+# Request bodies above this are refused (413 from the API's JSON parser, 400 for forms).
+# 100 synced sessions with full notes fit comfortably.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
@@ -218,12 +307,67 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # ------------------------------------------------------------------------------
 STRIDE_INVITE_TTL_DAYS = env.int("STRIDE_INVITE_TTL_DAYS", default=14)
 
+# SECURITY
+# ------------------------------------------------------------------------------
+# Behind a TLS-terminating proxy set STRIDE_HTTPS=true (docker-compose does): SSL redirect,
+# secure cookies and HSTS. `manage.py check --deploy` runs clean with it in CI.
+STRIDE_HTTPS = env.bool("STRIDE_HTTPS", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = STRIDE_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = STRIDE_HTTPS
+CSRF_COOKIE_SECURE = STRIDE_HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if STRIDE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = STRIDE_HTTPS
+SECURE_HSTS_PRELOAD = STRIDE_HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# Our own static files only (plotly.js is served from our static files, never a CDN).
+# Plotly injects its own <style> rules, hence 'unsafe-inline' for styles only.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # LOGGING
 # ------------------------------------------------------------------------------
+# One JSON object per line with the request id (set LOG_FORMAT=plain for a terminal).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if not DEBUG else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "clinic.request_context.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

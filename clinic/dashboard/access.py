@@ -1,0 +1,59 @@
+"""Who may use the dashboard: clinic staff (therapists and clinic admins), each scoped to
+their own clinic. Patients use the app; a patient's login here gets 403."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from clinic.models import Clinic, Practitioner
+from patients.models import Patient
+
+View = Callable[..., HttpResponse]
+
+
+class StaffRequest(HttpRequest):
+    """An `HttpRequest` that went through `practitioner_required`."""
+
+    practitioner: Practitioner
+    clinic: Clinic
+
+
+def practitioner_for(request: HttpRequest) -> Practitioner | None:
+    if not request.user.is_authenticated:
+        return None
+    return (
+        Practitioner.objects.select_related("clinic", "user")
+        .filter(user_id=request.user.pk)
+        .first()
+    )
+
+
+def practitioner_required(view: View) -> View:
+    """Login required (anonymous → login page); non-staff users get 403.
+
+    Sets `request.practitioner` and `request.clinic` for the view.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        practitioner = practitioner_for(request)
+        if practitioner is None:
+            return render(request, "dashboard/forbidden.html", status=403)
+        request.practitioner = practitioner  # type: ignore[attr-defined]
+        request.clinic = practitioner.clinic  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+def clinic_patient(request: StaffRequest, patient_id: int) -> Patient:
+    """The patient if they belong to the caller's clinic; another clinic's patient is a 404."""
+    return get_object_or_404(
+        Patient.objects.select_related("therapist__user", "clinic"),
+        pk=patient_id,
+        clinic_id=request.clinic.pk,
+    )
