@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, serializers
@@ -21,6 +22,12 @@ ERROR_TYPES = {
     415: "unsupported_media_type",
     429: "throttled",
 }
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "too_large"
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -65,6 +72,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        # Over DATA_UPLOAD_MAX_MEMORY_SIZE: Django alone would answer an HTML 400.
+        exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -78,3 +88,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["detail"] = str(detail or exc)
     response.data = body
     return response
+
+
+def error_fields(detail: Any) -> dict[str, list[str]]:
+    """Field errors as in a 400 body's `errors`, for results that report errors per item."""
+    return _flatten(detail)

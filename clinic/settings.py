@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "axes",
     "django_celery_beat",
     "csp",
+    "auditlog",
     "clinic",
     "patients",
     "programs",
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+    "clinic.audit.AuditMiddleware",
 ]
 
 TEMPLATES = [
@@ -194,6 +197,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# On a lost broker connection, let running sends finish: their acks fail and the messages come
+# back after the visibility timeout, where the row's claim makes them no-ops. Cancelling them
+# (Celery 6's default) would leave rows "sending" until their lease runs out.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Queues: `reminders` (one message per reminder to send), `alerts`, `default` (dispatch, digests).
@@ -265,11 +272,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.CursorPagination",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "PAGE_SIZE": 50,
-    "DEFAULT_PARSER_CLASSES": [
-        "api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
     # Named scopes (api/throttles.py): credentials per client IP, writes per caller.
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
@@ -279,9 +281,6 @@ REST_FRAMEWORK = {
         "write": env.str("THROTTLE_WRITE", default="120/min"),
     },
 }
-# Request bodies above this are refused (413 from the API's JSON parser, 400 for forms).
-# 100 synced sessions with full notes fit comfortably.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
@@ -297,6 +296,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set that several components share (else generated, unstable names).
+    "ENUM_NAME_OVERRIDES": {
+        "PatientStatusEnum": "patients.models.Patient.Status",
+        "PrescriptionStatusEnum": "programs.models.Prescription.Status",
+        "PainDirectionEnum": ["improving", "worsening", "stable"],
+    },
 }
 
 # CORS
@@ -326,6 +331,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Request bodies above this are refused (the API answers 413 in the error shape).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 # Our own static files only (plotly.js is served from our static files, never a CDN).
 # Plotly injects its own <style> rules, hence 'unsafe-inline' for styles only.
@@ -344,6 +350,31 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+
+# AUDIT
+# ------------------------------------------------------------------------------
+# Reads and writes of patient data through the API and the dashboard go to our append-only
+# `clinic.AuditEvent` (clinic/audit.py). django-auditlog adds field-level change history for
+# every ORM write (admin included). Personal and free-text fields are left out of that history
+# so an erasure leaves nothing behind in it.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    "clinic.Clinic",
+    "clinic.Practitioner",
+    {
+        "model": "patients.Patient",
+        "exclude_fields": [
+            "first_name", "last_name", "date_of_birth", "email", "phone", "invite_code",
+            "updated_at",
+        ],
+    },
+    {"model": "programs.Prescription", "exclude_fields": ["updated_at"]},
+    {"model": "programs.PrescribedExercise", "exclude_fields": ["notes", "override_reason"]},
+    {"model": "programs.Alert", "exclude_fields": ["acknowledgement_note"]},
+    "programs.Exercise",
+    "programs.Protocol",
+    "programs.ProtocolPhase",
+    "programs.ProtocolExercise",
+)  # fmt: skip
 
 # LOGGING
 # ------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from clinic.audit import AuditedAdminMixin
+
 from .models import CheckIn, MeasureResponse, Patient
 
 
@@ -13,7 +15,9 @@ class MeasureResponseInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_object_type = "patient"
+    audit_patient_field = "pk"
     list_display = [
         "full_name",
         "clinic",
@@ -67,7 +71,8 @@ class PatientAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeasureResponse)
-class MeasureResponseAdmin(admin.ModelAdmin):
+class MeasureResponseAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_object_type = "measure"
     list_display = ["patient", "instrument", "score", "raw_score", "taken_at"]
     list_filter = ["instrument", "patient__clinic"]
     search_fields = ["patient__first_name", "patient__last_name"]
@@ -77,7 +82,8 @@ class MeasureResponseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_object_type = "checkin"
     list_display = ["patient", "pain_now", "urgency", "created_at"]
     list_filter = ["urgency", "patient__clinic"]
     search_fields = ["patient__first_name", "patient__last_name"]

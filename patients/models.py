@@ -82,6 +82,9 @@ class Patient(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     discharged_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="Personal data erased on request; the row is a stub."
+    )
 
     # Per-patient overrides of the clinic's alert thresholds (null = clinic setting).
     adherence_alert_below = models.DecimalField(

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from clinic.audit import AuditedAdminMixin
+
 from .models import (
     Alert,
     Exercise,
@@ -104,7 +106,8 @@ class PrescriptionPeriodInline(admin.TabularInline):
 
 
 @admin.register(Prescription)
-class PrescriptionAdmin(admin.ModelAdmin):
+class PrescriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_object_type = "prescription"
     list_display = [
         "name",
         "patient",
@@ -129,7 +132,8 @@ class ExerciseLogInline(admin.TabularInline):
 
 
 @admin.register(SessionLog)
-class SessionLogAdmin(admin.ModelAdmin):
+class SessionLogAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_object_type = "session"
     list_display = [
         "patient",
         "local_date",
@@ -150,7 +154,8 @@ class SessionLogAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_object_type = "alert"
     list_display = ["patient", "kind", "severity", "message", "opened_at", "acknowledged_at"]
     list_filter = ["kind", "severity", "clinic", ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["patient__first_name", "patient__last_name", "message"]
@@ -160,7 +165,8 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_object_type = "reminder"
     list_display = ["patient", "kind", "local_date", "channel", "status", "attempts", "sent_at"]
     list_filter = ["status", "kind", "channel"]
     search_fields = ["patient__first_name", "patient__last_name"]

@@ -431,9 +431,9 @@ class Reminder(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
-    # A sender's lease: set when a worker claims the row (pending -> sending); a row left in
-    # "sending" by a killed worker may be claimed again once the lease has run out. Also the
-    # fencing token: a sender only finishes the row if claimed_at is still its own.
+    # A sender's lease, on the database clock: set when a worker claims the row (pending ->
+    # sending); a row left in "sending" by a killed worker may be claimed again once the lease
+    # has run out. Each claim also increments `attempts`, the sender's fencing token.
     claimed_at = models.DateTimeField(null=True, blank=True)
     # The dispatcher run that created the row: with bulk_create(ignore_conflicts=True) this is
     # how a run knows which rows are its own (and so which to enqueue) under concurrency.
@@ -450,3 +450,31 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.local_date} → {self.patient_id} ({self.status})"
+
+
+class DeidentifiedActivity(models.Model):
+    """What remains of an erased patient's logs: weekly totals with nothing that identifies them.
+
+    Clinic analytics add these to the live session counts, so totals still add up after an
+    erasure.
+    """
+
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.CASCADE, related_name="+")
+    condition = models.CharField(max_length=32, choices=Condition.choices)
+    protocol = models.ForeignKey(
+        Protocol, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    week_start = models.DateField(help_text="Monday of the ISO week (local dates).")
+    sessions = models.PositiveIntegerField(default=0)
+    pain_after_total = models.PositiveIntegerField(default=0)
+    pain_after_count = models.PositiveIntegerField(default=0)
+    entries = models.PositiveIntegerField(default=0)
+    entries_completed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["clinic", "week_start"]
+        indexes = [models.Index(fields=["clinic", "week_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.clinic_id} {self.week_start}: {self.sessions} sessions"

@@ -1,6 +1,7 @@
 """Reads for the dashboard and the API's progress endpoints; plain data out."""
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,11 +12,13 @@ from django.db.models import (
     Count,
     IntegerField,
     OuterRef,
+    Prefetch,
     QuerySet,
     Subquery,
     Value,
     When,
 )
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from clinic.models import Clinic
@@ -24,8 +27,23 @@ from patients.selectors import MeasureSeries, measure_series
 
 from .adherence import PrescriptionAdherence, prescription_adherence, recent_adherence
 from .alerts import session_pain_value
-from .models import Alert, Prescription, PrescriptionPeriod, SessionLog
-from .pain import TREND_DAYS, PainTrend, pain_trend, trend_direction
+from .models import (
+    Alert,
+    ExerciseLog,
+    PrescribedExercise,
+    Prescription,
+    PrescriptionPeriod,
+    SessionLog,
+)
+from .pain import (
+    BASELINE_DAYS,
+    ROLLING_DAYS,
+    TREND_DAYS,
+    PainTrend,
+    pain_trend,
+    rolling_means,
+    trend_direction,
+)
 from .readiness import PhaseReadiness, phase_readiness
 
 SEVERITY_RANK = {Alert.Severity.URGENT: 0, Alert.Severity.WARNING: 1, Alert.Severity.INFO: 2}
@@ -240,4 +258,222 @@ def clinic_open_alerts(clinic: Clinic) -> QuerySet[Alert]:
             ),
         )
         .order_by("red_flag_first", "rank", "-opened_at")
+    )
+
+
+# --- the patient's app ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramPlan:
+    prescription: Prescription
+    exercises: list[PrescribedExercise]
+    sessions_today: int
+
+    @property
+    def planned_today(self) -> bool:
+        """A paused program plans nothing; an active one plans today's session."""
+        return self.prescription.status == Prescription.Status.ACTIVE
+
+    @property
+    def logged_today(self) -> bool:
+        return self.sessions_today > 0
+
+
+@dataclass(frozen=True)
+class TodayPlan:
+    patient: Patient
+    today: dt.date
+    programs: list[ProgramPlan]
+
+    @property
+    def sessions_today(self) -> int:
+        return sum(program.sessions_today for program in self.programs)
+
+    @property
+    def logged_today(self) -> bool:
+        return self.sessions_today > 0
+
+
+def patient_today_plan(patient: Patient, *, today: dt.date | None = None) -> TodayPlan:
+    """Today's plan in the patient's time zone: open programs, their active exercises, and the
+    sessions already logged today. Three queries whatever the number of programs/exercises.
+    """
+    today = today or patient.local_date()
+    prescriptions = list(
+        Prescription.objects.filter(patient=patient, status__in=OPEN_STATUSES)
+        .select_related("current_phase", "protocol", "prescriber__user")
+        .prefetch_related(
+            Prefetch(
+                "exercises",
+                queryset=PrescribedExercise.objects.filter(active=True)
+                .select_related("exercise")
+                .order_by("order", "id"),
+                to_attr="active_exercises",
+            )
+        )
+        .order_by("-start_date", "-id")
+    )
+    sessions_today = dict(
+        SessionLog.objects.filter(patient=patient, local_date=today)
+        .values_list("prescription_id")
+        .annotate(sessions=Count("id"))
+        .order_by()
+    )
+    return TodayPlan(
+        patient=patient,
+        today=today,
+        programs=[
+            ProgramPlan(
+                prescription=prescription,
+                exercises=prescription.active_exercises,
+                sessions_today=sessions_today.get(prescription.pk, 0),
+            )
+            for prescription in prescriptions
+        ],
+    )
+
+
+def patient_sessions(patient: Patient) -> QuerySet[SessionLog]:
+    """A patient's sessions with their exercise entries, in a fixed number of queries."""
+    return SessionLog.objects.filter(patient=patient).prefetch_related(
+        Prefetch(
+            "entries",
+            queryset=ExerciseLog.objects.select_related("prescribed_exercise__exercise").order_by(
+                "id"
+            ),
+        )
+    )
+
+
+def clinic_open_alert_counts(clinic: Clinic) -> dict[str, int]:
+    """Open alerts of a clinic per severity (every severity present, most urgent first)."""
+    counts = dict(
+        Alert.objects.filter(clinic=clinic, acknowledged_at__isnull=True)
+        .values_list("severity")
+        .annotate(open=Count("id"))
+        .order_by()
+    )
+    return {severity: counts.get(severity, 0) for severity in SEVERITY_RANK}
+
+
+# --- clinic analytics -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertWeek:
+    week_start: dt.date  # Monday, in the clinic's time zone
+    by_kind: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_kind.values())
+
+
+@dataclass(frozen=True)
+class ClinicAnalytics:
+    today: dt.date
+    adherence_window_days: int
+    on_track_threshold: float
+    alert_below: float
+    active_patients: int
+    adherence_recent: list[float]  # one ratio per active patient with sessions planned
+    pain_change_by_protocol: dict[str, list[float]]  # NPRS points: 7-day mean now − baseline
+    alert_weeks: list[AlertWeek]
+    open_alerts: int
+
+
+def pain_change_from_baseline(
+    start_date: dt.date, days: list[tuple[dt.date, float, int]]
+) -> float | None:
+    """Current 7-day mean minus the first-week baseline, as `pain_trend` computes them.
+
+    None until the program has pain data in its first week and at least a week of history.
+    """
+    baseline_days = [(v, n) for d, v, n in days if (d - start_date).days < BASELINE_DAYS]
+    if not baseline_days or (days[-1][0] - start_date).days < BASELINE_DAYS:
+        return None
+    baseline = sum(v * n for v, n in baseline_days) / sum(n for _, n in baseline_days)
+    # Days are distinct and sorted: the last ROLLING_DAYS entries hold the last window.
+    current = rolling_means(days[-ROLLING_DAYS:], ROLLING_DAYS)[-1]
+    return round(current - baseline, 2)
+
+
+def clinic_analytics(
+    clinic: Clinic, *, weeks: int = 12, today: dt.date | None = None
+) -> ClinicAnalytics:
+    """Adherence distribution, pain change by protocol and alerts opened per week.
+
+    A fixed number of queries whatever the size of the clinic: per-day pain comes from one
+    GROUP BY over the clinic's sessions; baseline and rolling mean are computed in Python.
+    Pain change counts one value per program (any status) with a week of pain history.
+    """
+    zone = zoneinfo.ZoneInfo(clinic.timezone)
+    today = today or timezone.now().astimezone(zone).date()
+
+    newest_active: dict[int, Prescription] = {}
+    for prescription in (
+        Prescription.objects.filter(
+            patient__clinic=clinic,
+            patient__status=Patient.Status.ACTIVE,
+            status=Prescription.Status.ACTIVE,
+        )
+        .select_related("patient")
+        .order_by("patient_id", "-start_date", "-id")
+    ):
+        newest_active.setdefault(prescription.patient_id, prescription)
+    programs = list(newest_active.values())
+    windows = recent_adherence(
+        programs,
+        days=clinic.adherence_window_days,
+        today_by_prescription={p.pk: p.patient.local_date() for p in programs},
+    )
+    ratios = sorted(w.ratio for w in windows.values() if w.ratio is not None)
+
+    prescriptions = {
+        p.pk: p
+        for p in Prescription.objects.filter(patient__clinic=clinic).select_related("protocol")
+    }
+    pain_days: dict[int, list[tuple[dt.date, float, int]]] = defaultdict(list)
+    for prescription_id, day, value, sessions in (
+        SessionLog.objects.filter(patient__clinic=clinic)
+        .exclude(pain_before__isnull=True, pain_after__isnull=True)
+        .values_list("prescription_id", "local_date")
+        .annotate(value=Avg(session_pain_value()), sessions=Count("id"))
+        .order_by("prescription_id", "local_date")
+    ):
+        pain_days[prescription_id].append((day, float(value), sessions))
+    pain_changes: dict[str, list[float]] = defaultdict(list)
+    for prescription_id, days in pain_days.items():
+        prescription = prescriptions[prescription_id]
+        change = pain_change_from_baseline(prescription.start_date, days)
+        if change is not None:
+            label = prescription.protocol.name if prescription.protocol else "Custom programs"
+            pain_changes[label].append(change)
+
+    first_monday = today - dt.timedelta(days=today.weekday(), weeks=weeks - 1)
+    since = dt.datetime.combine(first_monday, dt.time.min, tzinfo=zone)
+    counts: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    for week, kind, opened in (
+        Alert.objects.filter(clinic=clinic, opened_at__gte=since)
+        .annotate(week=TruncWeek("opened_at", tzinfo=zone))
+        .values_list("week", "kind")
+        .annotate(opened=Count("id"))
+        .order_by()
+    ):
+        counts[week.date() if isinstance(week, dt.datetime) else week][kind] = opened
+
+    return ClinicAnalytics(
+        today=today,
+        adherence_window_days=clinic.adherence_window_days,
+        on_track_threshold=float(clinic.adherence_on_track),
+        alert_below=float(clinic.adherence_alert_below),
+        active_patients=Patient.objects.filter(clinic=clinic, status=Patient.Status.ACTIVE).count(),
+        adherence_recent=ratios,
+        pain_change_by_protocol=dict(sorted(pain_changes.items())),
+        alert_weeks=[
+            AlertWeek(week_start=monday, by_kind=counts.get(monday, {}))
+            for monday in (first_monday + dt.timedelta(weeks=i) for i in range(weeks))
+        ],
+        open_alerts=Alert.objects.filter(clinic=clinic, acknowledged_at__isnull=True).count(),
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from clinic.models import Practitioner
@@ -364,6 +365,8 @@ def program_pause(*, prescription: Prescription, on_date: dt.date | None = None)
     if prescription.status != Prescription.Status.ACTIVE:
         raise ValidationError({"status": ["Only an active program can be paused."]})
     on_date = on_date or prescription.patient.local_date()
+    if on_date < prescription.phase_started_on:
+        raise ValidationError({"on_date": ["A program cannot pause before its phase started."]})
     prescription.status = Prescription.Status.PAUSED
     prescription.paused_on = on_date
     prescription.save(update_fields=["status", "paused_on", "updated_at"])
@@ -397,7 +400,11 @@ def program_complete(*, prescription: Prescription, on_date: dt.date | None = No
     prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
     _refuse_if_closed(prescription)
     on_date = on_date or prescription.patient.local_date()
-    prescription.periods.filter(ended_on__isnull=True).update(ended_on=on_date)
+    # A program completed before it started (a future start date, cancelled today) closes its
+    # periods empty: a period never ends before it starts.
+    open_periods = prescription.periods.filter(ended_on__isnull=True)
+    open_periods.filter(started_on__gt=on_date).update(ended_on=F("started_on"))
+    open_periods.filter(started_on__lte=on_date).update(ended_on=on_date)
     prescription.status = Prescription.Status.COMPLETED
     prescription.completed_on = on_date
     prescription.paused_on = None
@@ -408,6 +415,8 @@ def program_complete(*, prescription: Prescription, on_date: dt.date | None = No
 @transaction.atomic
 def patient_discharge(*, patient: Patient) -> Patient:
     """Discharge a patient: complete their open programs and stop their reminders."""
+    if patient.status == Patient.Status.DISCHARGED:
+        raise ValidationError({"status": ["This patient is already discharged."]})
     for prescription in patient.prescriptions.exclude(status=Prescription.Status.COMPLETED):
         program_complete(prescription=prescription)
     patient.status = Patient.Status.DISCHARGED
@@ -633,7 +642,8 @@ def checkin_record(
         notes=notes,
         client_id=client_id,
     )
-    checkin.full_clean(exclude=["patient"])
+    # answers and red_flags are validated above; an empty one is fine ("no" to everything).
+    checkin.full_clean(exclude=["patient", "answers", "red_flags"])
     alert_id = None
     try:
         with transaction.atomic():

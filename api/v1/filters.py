@@ -2,9 +2,9 @@
 
 import datetime as dt
 
-import django_filters
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_filters import rest_framework as django_filters
 
 from patients.models import Condition, Patient
 from patients.precautions import PRECAUTION_LABELS
@@ -84,9 +84,7 @@ class PatientFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         for word in value.split()[:5]:
-            queryset = queryset.filter(
-                Q(first_name__icontains=word) | Q(last_name__icontains=word)
-            )
+            queryset = queryset.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
         return queryset
 
     def filter_protocol(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -169,4 +167,3 @@ class ProtocolFilter(django_filters.FilterSet):
     class Meta:
         model = Protocol
         fields = ["condition", "slug", "search"]
-

@@ -1,6 +1,7 @@
 """Who may use the dashboard: clinic staff (therapists and clinic admins), each scoped to
 their own clinic. Patients use the app; a patient's login here gets 403."""
 
+import zoneinfo
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from clinic.models import Clinic, Practitioner
 from patients.models import Patient
@@ -45,7 +47,9 @@ def practitioner_required(view: View) -> View:
             return render(request, "dashboard/forbidden.html", status=403)
         request.practitioner = practitioner  # type: ignore[attr-defined]
         request.clinic = practitioner.clinic  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        # Times on the pages read in the clinic's zone (dates of sessions are already local).
+        with timezone.override(zoneinfo.ZoneInfo(practitioner.clinic.timezone)):
+            return view(request, *args, **kwargs)
 
     return login_required(wrapper)
 

@@ -10,6 +10,38 @@ from clinic.models import Practitioner
 from patients import services as patient_services
 from tests import factories
 
+GENEROUS_RATES = {
+    "login": "10000/min",
+    "claim": "10000/min",
+    "session_write": "10000/min",
+    "sync": "10000/min",
+    "write": "10000/min",
+}
+
+
+@pytest.fixture(autouse=True)
+def _generous_throttles(settings):
+    """Throttle counters live in the cache, which outlives a test (and is shared by xdist
+    workers on Redis): lift the rates so unrelated tests never trip them. Throttle tests set
+    `throttle_rates(...)` and use their own client address.
+    """
+    rates = {**settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}), **GENEROUS_RATES}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+@pytest.fixture
+def throttle_rates(settings) -> Callable[..., None]:
+    """`throttle_rates(login="3/min")`: set real rates for a throttle test."""
+
+    def apply(**rates: str) -> None:
+        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {**current, **rates},
+        }
+
+    return apply
+
 
 @pytest.fixture
 def api_client() -> APIClient:

@@ -1,8 +1,1 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-
-
-@login_required
-def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/overview.html", {})
+"""The therapists' pages. Thin: parse input with forms, call selectors and services, render."""

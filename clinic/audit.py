@@ -1,0 +1,176 @@
+"""Recording the audit trail: views declare what they showed or changed; one INSERT per request.
+
+`audit_record` collects events on the request; `AuditMiddleware` writes them in one
+`bulk_create` after the response is ready. A failure to write never breaks the request, but it
+is logged at ERROR with the request id so it cannot pass unnoticed.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+
+from .models import AuditEvent
+
+logger = logging.getLogger("stride.audit")
+EVENTS_ATTR = "_stride_audit_events"
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    action: str
+    object_type: str
+    object_id: str
+    patient_id: int | None
+    clinic_id: int | None
+
+
+def caller_role(user: object) -> tuple[str, int | None]:
+    """(role, clinic id) of a request's user: therapist, admin, patient, staff or anonymous."""
+    if not getattr(user, "is_authenticated", False):
+        return "anonymous", None
+    practitioner = getattr(user, "practitioner", None) if hasattr(user, "practitioner") else None
+    if practitioner is not None:
+        return practitioner.role, practitioner.clinic_id
+    patient = getattr(user, "patient", None) if hasattr(user, "patient") else None
+    if patient is not None:
+        return "patient", patient.clinic_id
+    return ("superuser" if getattr(user, "is_superuser", False) else "staff"), None
+
+
+def audit_record(
+    request: HttpRequest,
+    *,
+    action: str,
+    object_type: str,
+    patient_ids: Iterable[int | None] = (),
+    object_ids: Iterable[object] | None = None,
+    clinic_id: int | None = None,
+) -> None:
+    """Note that this request showed or changed these patients' data (written after response).
+
+    `patient_ids` and `object_ids` pair up; with no `object_ids` the patient id is the object.
+    """
+    request = getattr(request, "_request", request)  # DRF wraps Django's request
+    events = getattr(request, EVENTS_ATTR, None)
+    if events is None:  # outside the middleware (e.g. a management command): nowhere to write
+        events = []
+        setattr(request, EVENTS_ATTR, events)
+    patient_ids = list(patient_ids)
+    ids = list(object_ids) if object_ids is not None else patient_ids
+    for patient_id, object_id in zip(patient_ids or [None] * len(ids), ids, strict=True):
+        events.append(
+            PendingEvent(
+                action=action,
+                object_type=object_type,
+                object_id="" if object_id is None else str(object_id),
+                patient_id=patient_id,
+                clinic_id=clinic_id,
+            )
+        )
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_flush(request: HttpRequest, response: HttpResponse | None) -> int:
+    """Write the request's collected events in one INSERT; returns how many were written."""
+    events: list[PendingEvent] = getattr(request, EVENTS_ATTR, None) or []
+    if not events:
+        return 0
+    user = getattr(request, "user", None)
+    role, role_clinic_id = caller_role(user)
+    common = {
+        "user_id": user.pk if getattr(user, "is_authenticated", False) else None,
+        "role": role,
+        "method": request.method or "",
+        "path": request.path[:300],
+        "status_code": response.status_code if response is not None else None,
+        "ip_address": _client_ip(request),
+        "user_agent": request.headers.get("User-Agent", "")[:300],
+        "request_id": getattr(request, "request_id", ""),
+    }
+    rows = [
+        AuditEvent(
+            clinic_id=event.clinic_id or role_clinic_id,
+            patient_id=event.patient_id,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            **common,
+        )
+        for event in events
+    ]
+    try:
+        AuditEvent.objects.bulk_create(rows)
+    except Exception:
+        logger.exception(
+            "AUDIT WRITE FAILED: %d events lost for %s %s",
+            len(rows),
+            request.method,
+            request.path,
+            extra={"audit_events_lost": len(rows)},
+        )
+        return 0
+    finally:
+        setattr(request, EVENTS_ATTR, [])
+    return len(rows)
+
+
+class AuditMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        setattr(request, EVENTS_ATTR, [])
+        response = self.get_response(request)
+        audit_flush(request, response)
+        return response
+
+
+class AuditedAdminMixin:
+    """For ModelAdmins of patient data: record who opened which rows in the admin.
+
+    Changes are recorded field by field by django-auditlog; this adds the reads.
+    """
+
+    audit_object_type = ""
+    audit_patient_field = "patient_id"
+
+    def _patient_id_of(self, obj: object) -> int | None:
+        return getattr(obj, self.audit_patient_field, None)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        changelist = getattr(response, "context_data", {}) and response.context_data.get("cl")
+        if changelist is not None:
+            shown = list(changelist.result_list)
+            audit_record(
+                request,
+                action=AuditEvent.Action.LIST,
+                object_type=self.audit_object_type,
+                patient_ids=[self._patient_id_of(obj) for obj in shown],
+                object_ids=[obj.pk for obj in shown],
+            )
+        return response
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, *args: object, **kwargs: object
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, *args, **kwargs)  # type: ignore[misc]
+        obj = self.get_object(request, object_id)  # type: ignore[attr-defined]
+        if obj is not None:
+            audit_record(
+                request,
+                action=AuditEvent.Action.UPDATE
+                if request.method == "POST"
+                else AuditEvent.Action.VIEW,
+                object_type=self.audit_object_type,
+                patient_ids=[self._patient_id_of(obj)],
+                object_ids=[obj.pk],
+            )
+        return response

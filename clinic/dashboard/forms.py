@@ -1,0 +1,355 @@
+"""Input validation for the dashboard. Forms check shape; services check the rules."""
+
+import zoneinfo
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
+from django.utils import timezone
+
+from clinic.models import Clinic, Practitioner
+from patients.models import ALL_WEEKDAYS, Condition, Patient
+from patients.precautions import PRECAUTION_LABELS
+from programs.models import Exercise, Protocol, ProtocolPhase
+
+WEEKDAY_CHOICES = [
+    (str(bit), name) for bit, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+]
+PRECAUTION_CHOICES = sorted(PRECAUTION_LABELS.items(), key=lambda item: item[1])
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has one."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+class PractitionerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Practitioner) -> str:
+        return obj.display_name
+
+
+# --- overview and library filters -----------------------------------------------------------
+
+
+class OverviewFilterForm(forms.Form):
+    STATUS_CHOICES = [
+        ("active", "Active patients"),
+        ("paused", "Program paused"),
+        ("discharged", "Discharged"),
+        ("all", "All patients"),
+    ]
+    ALERT_CHOICES = [("", "Any"), ("open", "Open alerts"), ("none", "No open alerts")]
+
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or e-mail"}),
+    )
+    therapist = PractitionerChoiceField(
+        queryset=Practitioner.objects.none(), required=False, empty_label="All therapists"
+    )
+    protocol = forms.ModelChoiceField(
+        queryset=Protocol.objects.none(), required=False, empty_label="All protocols"
+    )
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    alerts = forms.ChoiceField(choices=ALERT_CHOICES, required=False, label="Alerts")
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["therapist"].queryset = Practitioner.objects.filter(
+            clinic=clinic
+        ).select_related("user")
+        self.fields["protocol"].queryset = Protocol.objects.filter(is_active=True)
+
+    def value(self, name: str) -> Any:
+        """The cleaned value of a field, or None when it was missing or invalid."""
+        return (self.cleaned_data if hasattr(self, "cleaned_data") else {}).get(name) or None
+
+
+class ExerciseFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, instructions"}),
+    )
+    category = forms.ChoiceField(
+        choices=[("", "All categories"), *Exercise.Category.choices], required=False
+    )
+    precaution = forms.ChoiceField(
+        choices=[("", "Any precaution"), *PRECAUTION_CHOICES],
+        required=False,
+        label="Precaution",
+    )
+    safe = forms.BooleanField(
+        required=False,
+        label="Only exercises safe with this precaution",
+        help_text="Unticked: show the exercises that conflict with it.",
+    )
+
+    def value(self, name: str) -> Any:
+        return (self.cleaned_data if hasattr(self, "cleaned_data") else {}).get(name) or None
+
+
+# --- patient record ----------------------------------------------------------------------------
+
+
+class PatientForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    date_of_birth = forms.DateField(required=False, widget=DateInput())
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(max_length=32, required=False)
+    therapist = PractitionerChoiceField(queryset=Practitioner.objects.none(), empty_label=None)
+    condition = forms.ChoiceField(choices=Condition.choices)
+    side = forms.ChoiceField(choices=Patient.Side.choices)
+    surgery_date = forms.DateField(required=False, widget=DateInput())
+    surgical_approach = forms.ChoiceField(choices=Patient.SurgicalApproach.choices, required=False)
+    precaution_tags = forms.MultipleChoiceField(
+        choices=PRECAUTION_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Precautions in force",
+    )
+    timezone = forms.ChoiceField(choices=timezone_choices, label="Time zone")
+
+    def __init__(self, *args: Any, clinic: Clinic, creating: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["therapist"].queryset = Practitioner.objects.filter(
+            clinic=clinic
+        ).select_related("user")
+        if creating:
+            self.fields["precaution_tags"].help_text = (
+                "Leave all unticked to apply the defaults for the condition and surgical "
+                "approach (e.g. the posterior hip precautions after a posterior replacement)."
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        born, operated = data.get("date_of_birth"), data.get("surgery_date")
+        if born and born > timezone.localdate():
+            self.add_error("date_of_birth", "The date of birth is in the future.")
+        if born and operated and operated < born:
+            self.add_error("surgery_date", "The surgery date is before the date of birth.")
+        return data
+
+
+class ReminderForm(forms.Form):
+    reminders_enabled = forms.BooleanField(required=False, label="Send session reminders")
+    reminder_time = forms.TimeField(widget=TimeInput(), label="At (patient's local time)")
+    weekdays = forms.MultipleChoiceField(
+        choices=WEEKDAY_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "weekday"}),
+        label="On",
+    )
+    reminder_channel = forms.ChoiceField(choices=Patient.Channel.choices, label="Channel")
+    quiet_hours_start = forms.TimeField(required=False, widget=TimeInput(), label="Quiet from")
+    quiet_hours_end = forms.TimeField(required=False, widget=TimeInput(), label="Quiet until")
+    timezone = forms.ChoiceField(choices=timezone_choices, label="Time zone")
+
+    @classmethod
+    def initial_for(cls, patient: Patient) -> dict[str, Any]:
+        return {
+            "reminders_enabled": patient.reminders_enabled,
+            "reminder_time": patient.reminder_time,
+            "weekdays": [str(bit) for bit in range(7) if patient.reminder_on_weekday(bit)],
+            "reminder_channel": patient.reminder_channel,
+            "quiet_hours_start": patient.quiet_hours_start,
+            "quiet_hours_end": patient.quiet_hours_end,
+            "timezone": patient.timezone,
+        }
+
+    def preferences(self) -> dict[str, Any]:
+        """The cleaned data as `patient_update_reminders` keywords (weekdays as a bit mask)."""
+        data = dict(self.cleaned_data)
+        mask = sum(1 << int(bit) for bit in data.pop("weekdays"))
+        return {**data, "reminder_weekdays": mask & ALL_WEEKDAYS}
+
+
+# --- alerts and program actions ----------------------------------------------------------------
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. Called the patient"}),
+        label="Note",
+    )
+
+
+class OnDateForm(forms.Form):
+    on_date = forms.DateField(required=False, widget=DateInput(), label="From")
+
+
+class OverrideMixin(forms.Form):
+    """An explicit precaution override: a ticked box and the clinical reason."""
+
+    allow_precaution_override = forms.BooleanField(
+        required=False, label="Override the precautions for this patient"
+    )
+    override_reason = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Reason for the override",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Cleared by the surgeon on 3 March"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("allow_precaution_override") and not data.get("override_reason", "").strip():
+            self.add_error("override_reason", "Give the reason for overriding the precautions.")
+        return data
+
+
+class AdvancePhaseForm(OverrideMixin, OnDateForm):
+    to_phase = forms.ModelChoiceField(
+        queryset=ProtocolPhase.objects.none(), required=False, empty_label="The next phase"
+    )
+
+    def __init__(self, *args: Any, phases: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if phases is not None:
+            self.fields["to_phase"].queryset = phases
+        self.fields["to_phase"].label_from_instance = lambda phase: f"{phase.order}. {phase.name}"
+
+
+class DosageForm(forms.Form):
+    sets = forms.IntegerField(min_value=1, max_value=20)
+    reps = forms.IntegerField(min_value=1, max_value=100)
+    hold_seconds = forms.IntegerField(min_value=0, max_value=3600, label="Hold (s)")
+    notes = forms.CharField(required=False, max_length=500)
+
+
+class ExerciseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Exercise) -> str:
+        return f"{obj.name} ({obj.get_category_display().lower()})"
+
+
+class AddExerciseForm(OverrideMixin):
+    exercise = ExerciseChoiceField(queryset=Exercise.objects.none(), empty_label="Choose…")
+    sets = forms.IntegerField(min_value=1, max_value=20, required=False)
+    reps = forms.IntegerField(min_value=1, max_value=100, required=False)
+    hold_seconds = forms.IntegerField(min_value=0, max_value=3600, required=False, label="Hold (s)")
+
+    def __init__(self, *args: Any, exercises: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["exercise"].queryset = (
+            exercises if exercises is not None else Exercise.objects.filter(is_active=True)
+        )
+        for name in ("sets", "reps", "hold_seconds"):
+            self.fields[name].widget.attrs["placeholder"] = "default"
+
+
+# --- program builder -----------------------------------------------------------------------------
+
+
+class PhaseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ProtocolPhase) -> str:
+        return f"{obj.order}. {obj.name}"
+
+
+class PhaseSelect(forms.Select):
+    """Options carry their protocol id, so a small script can show only the chosen protocol's."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-protocol"] = str(instance.protocol_id)
+        return option
+
+
+class AssignProtocolForm(OverrideMixin):
+    protocol = forms.ModelChoiceField(
+        queryset=Protocol.objects.filter(is_active=True), empty_label="Choose a protocol…"
+    )
+    phase = PhaseChoiceField(
+        queryset=ProtocolPhase.objects.filter(protocol__is_active=True).order_by(
+            "protocol__name", "order"
+        ),
+        required=False,
+        empty_label="First phase",
+        widget=PhaseSelect(attrs={"data-phase-for": "id_protocol"}),
+        label="Start at phase",
+    )
+    start_date = forms.DateField(widget=DateInput())
+    sessions_per_week = forms.IntegerField(
+        min_value=1,
+        max_value=14,
+        required=False,
+        help_text="Empty: the phase's plan.",
+        label="Sessions a week",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        protocol, phase = data.get("protocol"), data.get("phase")
+        if protocol and phase and phase.protocol_id != protocol.pk:
+            self.add_error("phase", "Choose a phase of the chosen protocol.")
+        return data
+
+
+class CustomProgramForm(OverrideMixin):
+    name = forms.CharField(max_length=160, initial="Custom program")
+    start_date = forms.DateField(widget=DateInput())
+    sessions_per_week = forms.IntegerField(
+        min_value=1, max_value=14, initial=5, label="Sessions a week"
+    )
+
+
+class CustomExerciseRowForm(forms.Form):
+    """One library exercise in the custom builder: ticked to include, with its dosage."""
+
+    include = forms.BooleanField(required=False)
+    sets = forms.IntegerField(min_value=1, max_value=20)
+    reps = forms.IntegerField(min_value=1, max_value=100)
+    hold_seconds = forms.IntegerField(min_value=0, max_value=3600)
+
+    def __init__(self, *args: Any, exercise: Exercise, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "sets": exercise.default_sets,
+                "reps": exercise.default_reps,
+                "hold_seconds": exercise.default_hold_seconds,
+            },
+        )
+        super().__init__(*args, prefix=f"ex-{exercise.pk}", **kwargs)
+        self.exercise = exercise
+        for name in ("sets", "reps", "hold_seconds"):
+            self.fields[name].widget.attrs.update({"class": "num", "aria-label": name})
+        self.fields["include"].widget.attrs["aria-label"] = f"Include {exercise.name}"
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Dosage only matters for the ticked rows.
+        if self.is_bound and not self.cleaned_data.get("include"):
+            self._errors = ErrorDict()

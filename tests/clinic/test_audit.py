@@ -1,0 +1,116 @@
+import logging
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from clinic.audit import AuditMiddleware, audit_record
+from clinic.models import AuditEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def run_request(user, record):
+    request = RequestFactory().get("/patients/", HTTP_USER_AGENT="pytest-agent")
+    request.user = user
+    request.request_id = "req-12345678"
+
+    def view(inner_request):
+        record(inner_request)
+        return HttpResponse("ok")
+
+    return AuditMiddleware(view)(request)
+
+
+def test_a_list_view_writes_one_row_per_patient_in_one_insert(therapist):
+    patients = [
+        factories.create_patient(clinic=therapist.clinic, therapist=therapist, last_name=f"L{i}")
+        for i in range(25)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        response = run_request(
+            therapist.user,
+            lambda request: audit_record(
+                request, action="list", object_type="patient", patient_ids=[p.pk for p in patients]
+            ),
+        )
+    assert response.status_code == 200
+    inserts = [
+        q for q in queries.captured_queries if "INSERT" in q["sql"] and "auditevent" in q["sql"]
+    ]
+    assert len(inserts) == 1
+    events = AuditEvent.objects.filter(action="list")
+    assert events.count() == 25
+    event = events.first()
+    assert (event.user_id, event.role, event.clinic_id) == (
+        therapist.user_id,
+        "therapist",
+        therapist.clinic_id,
+    )
+    assert (event.path, event.method, event.status_code) == ("/patients/", "GET", 200)
+    assert event.user_agent == "pytest-agent"
+    assert event.request_id == "req-12345678"
+    assert event.ip_address == "127.0.0.1"
+
+
+def test_a_failed_audit_write_does_not_break_the_request_but_is_logged(
+    therapist, monkeypatch, caplog
+):
+    def broken(*args, **kwargs):
+        raise DatabaseError("audit table unavailable")
+
+    monkeypatch.setattr(AuditEvent.objects, "bulk_create", broken)
+    with caplog.at_level(logging.ERROR, logger="stride.audit"):
+        response = run_request(
+            therapist.user,
+            lambda request: audit_record(
+                request, action="view", object_type="patient", patient_ids=[1]
+            ),
+        )
+    assert response.status_code == 200
+    assert "AUDIT WRITE FAILED" in caplog.text
+
+
+def test_audit_rows_cannot_be_changed_or_deleted_through_the_orm(therapist):
+    run_request(
+        therapist.user,
+        lambda request: audit_record(
+            request, action="view", object_type="patient", patient_ids=[7]
+        ),
+    )
+    event = AuditEvent.objects.get()
+    event.action = "delete"
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).update(action="delete")
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.get().action == "view"
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_change_audit_rows(therapist):
+    run_request(
+        therapist.user,
+        lambda request: audit_record(
+            request, action="view", object_type="patient", patient_ids=[7]
+        ),
+    )
+    for statement in ("UPDATE clinic_auditevent SET action = 'x'", "DELETE FROM clinic_auditevent"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert AuditEvent.objects.count() == 1
+
+
+def test_admin_pages_of_patient_data_are_audited(admin_client, therapist):
+    patient = factories.create_patient(clinic=therapist.clinic, therapist=therapist)
+    assert admin_client.get("/admin/patients/patient/").status_code == 200
+    assert admin_client.get(f"/admin/patients/patient/{patient.pk}/change/").status_code == 200
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", "patient_id", "role"))
+    assert actions == [("list", patient.pk, "superuser"), ("view", patient.pk, "superuser")]

@@ -1,0 +1,141 @@
+"""Who may open what, generated from the dashboard's URLconf so a new page cannot skip it."""
+
+import pytest
+from django.urls import URLPattern, reverse
+
+from clinic.dashboard import urls as dashboard_urls
+from programs.models import Alert, PrescribedExercise
+
+pytestmark = pytest.mark.django_db
+
+# Pages a therapist opens with GET; every other dashboard URL is a POST-only action.
+GET_PAGES = {
+    "overview",
+    "analytics",
+    "exercises",
+    "protocols",
+    "protocol",
+    "patient_new",
+    "patient",
+    "patient_edit",
+    "report",
+    "assign",
+    "export",
+}
+PATIENT_SCOPED = {"patient_id"}
+
+
+def dashboard_routes() -> list[tuple[str, set[str]]]:
+    routes = []
+    for pattern in dashboard_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern)
+        routes.append((pattern.name, set(pattern.pattern.converters)))
+    return routes
+
+
+ROUTES = dashboard_routes()
+POST_ACTIONS = [name for name, _ in ROUTES if name not in GET_PAGES]
+
+
+def test_every_route_is_classified():
+    names = {name for name, _ in ROUTES}
+    assert names >= GET_PAGES
+    assert set(POST_ACTIONS) == names - GET_PAGES
+    assert {"acknowledge", "advance", "dosage", "add_exercise", "remove"} <= set(POST_ACTIONS)
+
+
+@pytest.fixture
+def objects(patient, thr_prescription):
+    """Ids to fill every URL parameter, all in the therapist's clinic."""
+    alert = Alert.objects.create(
+        clinic=patient.clinic, patient=patient, kind="inactive", severity="warning", message="x"
+    )
+    item = PrescribedExercise.objects.filter(prescription=thr_prescription, active=True).first()
+    return {
+        "patient_id": patient.pk,
+        "prescription_id": thr_prescription.pk,
+        "item_id": item.pk,
+        "alert_id": alert.pk,
+        "slug": "total-hip-replacement-posterior",
+    }
+
+
+def url_for(name: str, params: set[str], values: dict) -> str:
+    return reverse(f"dashboard:{name}", kwargs={p: values[p] for p in params})
+
+
+@pytest.mark.parametrize(("name", "params"), [r for r in ROUTES if r[0] in GET_PAGES])
+def test_page_renders_for_a_therapist(staff_client, objects, name, params):
+    response = staff_client.get(url_for(name, params, objects))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("name", "params"), ROUTES)
+def test_anonymous_is_sent_to_login(client, objects, name, params):
+    url = url_for(name, params, objects)
+    response = client.get(url) if name in GET_PAGES else client.post(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(("name", "params"), ROUTES)
+def test_a_patient_account_gets_403(patient_client, objects, name, params):
+    url = url_for(name, params, objects)
+    response = patient_client.get(url) if name in GET_PAGES else patient_client.post(url)
+    assert response.status_code == 403
+    assert b"for clinic staff" in response.content
+
+
+@pytest.mark.parametrize(("name", "params"), [r for r in ROUTES if r[1] & PATIENT_SCOPED])
+def test_another_clinics_patient_is_404(staff_client, objects, other_clinic_patient, name, params):
+    patient, prescription, alert = other_clinic_patient
+    item = prescription.exercises.filter(active=True).first()
+    values = {
+        **objects,
+        "patient_id": patient.pk,
+        "prescription_id": prescription.pk,
+        "item_id": item.pk,
+        "alert_id": alert.pk,
+    }
+    url = url_for(name, params, values)
+    response = staff_client.get(url) if name in GET_PAGES else staff_client.post(url)
+    assert response.status_code == 404
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+
+
+@pytest.mark.parametrize(("name", "params"), [r for r in ROUTES if "prescription_id" in r[1]])
+def test_a_program_of_another_patient_is_404(
+    staff_client, objects, other_clinic_patient, name, params
+):
+    """Own patient in the URL, but someone else's program: still 404."""
+    _, prescription, _ = other_clinic_patient
+    item = prescription.exercises.filter(active=True).first()
+    url = url_for(name, params, {**objects, "prescription_id": prescription.pk, "item_id": item.pk})
+    assert staff_client.post(url).status_code == 404
+
+
+@pytest.mark.parametrize("name", POST_ACTIONS)
+def test_actions_refuse_get(staff_client, objects, name):
+    params = dict(ROUTES)[name]
+    assert staff_client.get(url_for(name, params, objects)).status_code == 405
+
+
+def test_only_staff_can_log_in(client, patient_client):
+    client.logout()
+    response = client.post(
+        reverse("login"), {"username": "pat-app", "password": "correct-horse-battery-staple"}
+    )
+    assert response.status_code == 200
+    assert b"This login is for clinic staff" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_log_in_and_land_on_the_overview(client, therapist):
+    response = client.post(
+        reverse("login"),
+        {"username": therapist.user.username, "password": "correct-horse-battery-staple"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("dashboard:overview")
+    assert b"Needs attention" in response.content
