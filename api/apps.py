@@ -5,4 +5,6 @@ class ApiConfig(AppConfig):
     name = "api"
 
     def ready(self) -> None:
-        from . import schema_extensions  # noqa: F401 (registers the OpenAPI extensions)
+        from . import audit_rules, schema_extensions  # noqa: F401 (registers OpenAPI extensions)
+
+        audit_rules.register()

@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "clinic.audit.AuditMiddleware",
+    "clinic.audit.RouteAuditMiddleware",
 ]
 
 TEMPLATES = [
