@@ -69,6 +69,8 @@ RULES = {
     "patient-checkin-list": RouteRule(
         "checkin", patient="url:patient_pk", object_id="results:id", actions={"GET": "list"}
     ),
+    "patient-export": RouteRule(PATIENT, patient="url:pk", actions={"GET": "export"}),
+    "patient-erase": RouteRule(PATIENT, patient="url:pk", actions={"POST": "erase"}),
     "alert-list": RouteRule(
         "alert", patient="results:patient", object_id="results:id", actions={"GET": "list"}
     ),
@@ -81,6 +83,8 @@ UNAUDITED = {
     "schema", "docs", "auth-token", "auth-token-refresh", "auth-logout", "auth-claim",
     "instruments", "me-checkin-questions", "exercise-list", "exercise-detail",
     "protocol-list", "protocol-detail",
+    # Reading the trail itself is not recorded again (it holds no clinical data).
+    "audit-list",
 }  # fmt: skip
 
 

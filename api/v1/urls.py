@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.fhir.views import PatientFhirView
-from api.v1 import auth_views, patient_views
+from api.v1 import auth_views, patient_views, privacy_views
 from api.v1.therapist.urls import urlpatterns as staff_urlpatterns
 
 app_name = "api-v1"
@@ -60,4 +60,16 @@ urlpatterns = [
     *staff_urlpatterns,
     # A patient's record as a FHIR R4 Bundle: api/fhir/.
     path("patients/<int:pk>/fhir/", PatientFhirView.as_view(), name="patient-fhir"),
+    # Clinic admins: the audit trail and a patient's data rights: api/v1/privacy_views.py.
+    path("audit/", privacy_views.AuditEventViewSet.as_view({"get": "list"}), name="audit-list"),
+    path(
+        "patients/<int:pk>/export/",
+        privacy_views.PatientPrivacyViewSet.as_view({"get": "export"}),
+        name="patient-export",
+    ),
+    path(
+        "patients/<int:pk>/erase/",
+        privacy_views.PatientPrivacyViewSet.as_view({"post": "erase"}),
+        name="patient-erase",
+    ),
 ]

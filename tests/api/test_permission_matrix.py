@@ -209,7 +209,17 @@ def staff_object(ok: int) -> dict[str, int]:
     return {**staff_collection(ok), "other_clinic_therapist": 404}
 
 
+def admin_only(ok: int) -> dict[str, int]:
+    """Clinic admins of the object's clinic; everyone else is refused before any lookup."""
+    return {**staff_collection(403), "clinic_admin": ok}
+
+
 Request = tuple[dict[str, Any], Any]  # URL kwargs, body
+
+
+def erase_fresh_patient(w: "World") -> Request:
+    patient = w.fresh_patient()
+    return {"pk": patient.pk}, {"confirm": patient.full_name}
 
 
 @dataclass(frozen=True)
@@ -335,6 +345,10 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ),
     ("patient-progress", "GET"): Case(staff_object(200), on_patient()),
     ("patient-fhir", "GET"): Case(staff_object(200), on_patient()),
+    # Clinic admins only: the audit trail and a patient's data rights.
+    ("audit-list", "GET"): Case(admin_only(200), lambda w: ({}, None)),
+    ("patient-export", "GET"): Case(admin_only(200), on_patient()),
+    ("patient-erase", "POST"): Case(admin_only(200), erase_fresh_patient),
     ("patient-session-list", "GET"): Case(staff_object(200), nested()),
     ("patient-measure-list", "GET"): Case(staff_object(200), nested()),
     ("patient-checkin-list", "GET"): Case(staff_object(200), nested()),
