@@ -69,6 +69,8 @@ RULES = {
     "patient-checkin-list": RouteRule(
         "checkin", patient="url:patient_pk", object_id="results:id", actions={"GET": "list"}
     ),
+    # A streamed file: the view cannot list its rows afterwards, so it records its own export.
+    "report-adherence": RouteRule(PATIENT, patient="view", actions={"GET": "export"}),
     "patient-export": RouteRule(PATIENT, patient="url:pk", actions={"GET": "export"}),
     "patient-erase": RouteRule(PATIENT, patient="url:pk", actions={"POST": "erase"}),
     "alert-list": RouteRule(

@@ -9,9 +9,11 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+from clinic.models import Clinic
 from patients.models import Patient
 
 from .models import SessionLog
+from .selectors import clinic_overview
 
 SESSION_CSV_HEADER = (
     "session_id",
@@ -92,3 +94,50 @@ def patient_session_rows(patient: Patient) -> Iterator[list[str]]:
     )
     for row in rows:
         yield [_cell(name, value, zone) for name, value in zip(_FIELDS, row, strict=True)]
+
+
+ADHERENCE_CSV_HEADER = (
+    "patient_id",
+    "last_name",
+    "first_name",
+    "therapist",
+    "status",
+    "program",
+    "phase",
+    "weeks_since_start",
+    "adherence_recent",
+    "last_session_on",
+    "latest_pain",
+    "pain_direction",
+    "open_alerts",
+)
+
+
+def clinic_adherence_rows(clinic: Clinic, *, chunk_size: int = 500) -> Iterator[list[str]]:
+    """The header, then one row per patient of the clinic, computed a chunk at a time.
+
+    Each chunk costs the overview selector's fixed number of queries, so memory and queries
+    stay bounded whatever the size of the clinic.
+    """
+    yield list(ADHERENCE_CSV_HEADER)
+    patients = Patient.objects.filter(clinic=clinic).select_related("therapist__user")
+    last_pk = 0
+    while chunk := list(patients.filter(pk__gt=last_pk).order_by("pk")[:chunk_size]):
+        last_pk = chunk[-1].pk
+        for row in clinic_overview(clinic, patients=chunk):
+            patient = row.patient
+            yield [
+                str(patient.pk),
+                csv_text(patient.last_name),
+                csv_text(patient.first_name),
+                csv_text(patient.therapist.display_name),
+                patient.status,
+                csv_text(row.protocol_name),
+                csv_text(row.phase_name),
+                "" if row.weeks_since_start is None else str(row.weeks_since_start),
+                "" if row.adherence_recent is None else f"{row.adherence_recent:.3f}",
+                row.last_session_on.isoformat() if row.last_session_on else "",
+                "" if row.latest_pain is None else str(row.latest_pain),
+                row.pain_direction or "",
+                str(row.open_alerts),
+            ]

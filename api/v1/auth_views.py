@@ -69,6 +69,9 @@ class TokenObtainView(CredentialsView):
         "logins from this address (django-axes; `Retry-After` gives the cool-off).",
     )
     def post(self, request: Request) -> Response:
+        # The documented shape first (lengths, no NUL bytes): simplejwt's serializer has no
+        # limits, and axes would store an over-long or NUL-laden username (a 500 on PostgreSQL).
+        LoginSerializer(data=request.data).is_valid(raise_exception=True)
         serializer = TokenObtainPairSerializer(data=request.data, context={"request": request})
         try:
             serializer.is_valid(raise_exception=True)

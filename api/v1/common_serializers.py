@@ -45,10 +45,14 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     default_error_messages = {
         "naive": "Give the time with its UTC offset, e.g. 2025-03-01T18:30:00+01:00.",
+        "out_of_range": "Give a date-time between the years 1900 and 2999.",
     }
 
     def to_internal_value(self, value: Any) -> dt.datetime:
         moment = super().to_internal_value(value)  # rejects what is not a date-time at all
+        # Near the calendar's ends, converting to the patient's time zone overflows (a 500).
+        if not 1900 <= moment.year <= 2999:
+            self.fail("out_of_range")
         if isinstance(value, str):
             parsed = parse_datetime(value.strip())
             if parsed is not None and timezone.is_naive(parsed):

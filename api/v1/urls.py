@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.fhir.views import PatientFhirView
-from api.v1 import auth_views, patient_views, privacy_views
+from api.v1 import auth_views, patient_views, privacy_views, report_views
 from api.v1.therapist.urls import urlpatterns as staff_urlpatterns
 
 app_name = "api-v1"
@@ -60,6 +60,11 @@ urlpatterns = [
     *staff_urlpatterns,
     # A patient's record as a FHIR R4 Bundle: api/fhir/.
     path("patients/<int:pk>/fhir/", PatientFhirView.as_view(), name="patient-fhir"),
+    path(
+        "reports/adherence.csv",
+        report_views.ClinicReportViewSet.as_view({"get": "adherence_csv"}),
+        name="report-adherence",
+    ),
     # Clinic admins: the audit trail and a patient's data rights: api/v1/privacy_views.py.
     path("audit/", privacy_views.AuditEventViewSet.as_view({"get": "list"}), name="audit-list"),
     path(

@@ -345,6 +345,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ),
     ("patient-progress", "GET"): Case(staff_object(200), on_patient()),
     ("patient-fhir", "GET"): Case(staff_object(200), on_patient()),
+    ("report-adherence", "GET"): Case(staff_collection(200), lambda w: ({}, None)),
     # Clinic admins only: the audit trail and a patient's data rights.
     ("audit-list", "GET"): Case(admin_only(200), lambda w: ({}, None)),
     ("patient-export", "GET"): Case(admin_only(200), on_patient()),

@@ -107,3 +107,14 @@ def test_swagger_ui_uses_only_local_assets(client):
     # The init script (the split view serves it as a file) fetches nothing from elsewhere.
     [script] = [asset for asset in assets if asset.startswith("/api/v1/docs/")]
     assert not re.search(r"https?://", client.get(script).content.decode())
+
+
+def test_times_of_day_are_documented_without_a_utc_offset(schema):
+    """DRF renders "18:30:00"; OpenAPI's `format: time` demands an offset ("18:30:00Z"), so
+    clients and validators would reject every reminder time (api/schema_extensions.py).
+    """
+    rendered = repr(schema)
+    patient = schema["components"]["schemas"]["Patient"]["properties"]
+
+    assert "'format': 'time'" not in rendered
+    assert patient["reminder_time"]["format"] == "partial-time"
