@@ -114,7 +114,8 @@ class Patient(models.Model):
     class Meta:
         ordering = ["last_name", "first_name", "id"]
         indexes = [
-            models.Index(fields=["clinic", "status", "last_name", "first_name"]),
+            # The clinic's patient list, in its default order (API and dashboard).
+            models.Index(fields=["clinic", "last_name", "first_name", "id"]),
             models.Index(fields=["therapist", "status"]),
         ]
         constraints = [

@@ -62,6 +62,8 @@ class AuditEventViewSet(mixins.ListModelMixin, StaffViewSet):
     pagination_class = AuditCursorPagination
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
+        if self.schema_only:
+            return AuditEvent.objects.none()
         return AuditEvent.objects.filter(clinic_id=self.practitioner.clinic_id)
 
 
