@@ -514,13 +514,16 @@ def session_record(
     notes: str = "",
     entries: Sequence[ExerciseEntry] = (),
     source: str = SessionLog.Source.APP,
+    check_existing: bool = True,
 ) -> tuple[SessionLog, bool]:
     """Store a session with its exercise entries; a known `client_id` returns the stored one.
 
     Returns (session, created). Enqueues the alert check after commit when created.
     Idempotent also under concurrency: the unique (patient, client_id) key decides the race.
     """
-    if existing := session_find(patient=patient, client_id=client_id):
+    # `check_existing=False` when the caller has just looked the client_id up itself; the
+    # unique key still settles a race below.
+    if check_existing and (existing := session_find(patient=patient, client_id=client_id)):
         return existing, False
     if timezone.is_naive(performed_at):
         raise ValidationError({"performed_at": ["Give a time zone offset."]})
