@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connections
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -84,9 +85,17 @@ def save_screenshot(page, name: str, *, full_page: bool = True) -> Path:
 
 
 def test_therapist_reviews_a_red_flag_patient(live_server, demo_clinic, browser_page):
+    try:
+        therapist_reviews_a_red_flag_patient(live_server, browser_page)
+    finally:
+        # ORM calls made while Playwright's loop runs get their own connection, which only
+        # this context can close; left open, it stops the test database from being dropped.
+        connections.close_all()
+
+
+def therapist_reviews_a_red_flag_patient(live_server, page):
     from programs.models import Alert, Prescription
 
-    page = browser_page
     page.goto(f"{live_server.url}/")
     page.fill("#id_username", "therapist")
     page.fill("#id_password", "stride-demo")

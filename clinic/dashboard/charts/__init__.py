@@ -16,12 +16,10 @@ from .clinic import (
     pain_change_table,
 )
 from .common import OKABE_ITO, Chart, DataTable
+from .outcomes import outcome_mcid, outcome_scores_figure, outcome_scores_table
 from .patient import (
     adherence_figure,
     adherence_table,
-    outcome_mcid,
-    outcome_scores_figure,
-    outcome_scores_table,
     pain_mcid,
     pain_trend_figure,
     pain_trend_table,
