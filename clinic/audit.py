@@ -8,9 +8,11 @@ is logged at ERROR with the request id so it cannot pass unnoticed.
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from .models import AuditEvent
 
@@ -250,7 +252,9 @@ def _as_id(value: object) -> object:
     return value.get("id") if isinstance(value, dict) else value
 
 
-def _values(source: str, request: HttpRequest, body: object) -> list[object]:
+def _values(
+    source: str, request: HttpRequest, body: object, response: HttpResponse | None = None
+) -> list[object]:
     kind, _, name = source.partition(":")
     if kind == "url":
         return [request.resolver_match.kwargs.get(name)]
@@ -263,7 +267,24 @@ def _values(source: str, request: HttpRequest, body: object) -> list[object]:
         return [_as_id(body.get(name))]
     if kind == "results":
         return [_as_id(row.get(name)) for row in _rows(body)]
+    if kind == "redirect" and response is not None and response.get("Location"):
+        # A form that created something redirects to it: the new object's id is in the URL.
+        try:
+            return [resolve(urlsplit(response["Location"]).path).kwargs.get(name)]
+        except Resolver404:
+            return []
     return []
+
+
+def _succeeded(request: HttpRequest, response: HttpResponse) -> bool:
+    """2xx, or a signed-in form post answered by a redirect (post/redirect/get)."""
+    if 200 <= response.status_code < 300:
+        return True
+    return (
+        300 <= response.status_code < 400
+        and request.method not in SAFE_METHODS
+        and getattr(request.user, "is_authenticated", False)
+    )
 
 
 class RouteAuditMiddleware:
@@ -276,11 +297,13 @@ class RouteAuditMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         rule = ROUTE_RULES.get(match.view_name) if match else None
-        if rule is None or rule.patient == "view" or not 200 <= response.status_code < 300:
+        if rule is None or rule.patient == "view" or not _succeeded(request, response):
             return response
         body = getattr(response, "data", None)
-        patient_ids = _values(rule.patient, request, body)
-        object_ids = _values(rule.object_id, request, body) if rule.object_id else patient_ids
+        patient_ids = _values(rule.patient, request, body, response)
+        object_ids = (
+            _values(rule.object_id, request, body, response) if rule.object_id else patient_ids
+        )
         if len(patient_ids) == 1 and not object_ids:
             object_ids = [None]  # an empty list of one patient's records was still looked at
         if len(patient_ids) == 1 and len(object_ids) != 1:

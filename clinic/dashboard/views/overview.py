@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from clinic.audit import audit_record
+from clinic.models import AuditEvent
 from patients.models import Patient
 from programs.models import Alert, Prescription
 from programs.selectors import (
@@ -121,6 +123,9 @@ def overview(request: StaffRequest) -> HttpResponse:
     rows = clinic_overview(request.clinic, patients=filtered_patients(request, form))
     rows = sort_rows(rows, column, descending=direction == "desc")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    attention = list(clinic_open_alerts(request.clinic)[:ATTENTION_LIMIT])
+    shown = [row.patient.pk for row in page] + [alert.patient_id for alert in attention]
+    audit_record(request, action=AuditEvent.Action.LIST, object_type="patient", patient_ids=shown)
 
     headers = []
     for sortables in COLUMNS:
@@ -157,7 +162,7 @@ def overview(request: StaffRequest) -> HttpResponse:
             "headers": headers,
             "sort": column,
             "direction": direction,
-            "attention": list(clinic_open_alerts(request.clinic)[:ATTENTION_LIMIT]),
+            "attention": attention,
             "alert_counts": clinic_open_alert_counts(request.clinic),
             "clinic": request.clinic,
             "on_track": float(request.clinic.adherence_on_track),
