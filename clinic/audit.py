@@ -277,14 +277,15 @@ def _values(
 
 
 def _succeeded(request: HttpRequest, response: HttpResponse) -> bool:
-    """2xx, or a signed-in form post answered by a redirect (post/redirect/get)."""
-    if 200 <= response.status_code < 300:
-        return True
-    return (
-        300 <= response.status_code < 400
-        and request.method not in SAFE_METHODS
-        and getattr(request.user, "is_authenticated", False)
-    )
+    """Did the request show or change what its rule says?
+
+    API answers (which carry `.data`) succeed with 2xx. A page's form post succeeds when it
+    redirects (post/redirect/get); a 200 there is the form shown again with its errors.
+    """
+    status_code = response.status_code
+    if request.method in SAFE_METHODS or hasattr(response, "data"):
+        return 200 <= status_code < 300
+    return 300 <= status_code < 400 and getattr(request.user, "is_authenticated", False)
 
 
 class RouteAuditMiddleware:

@@ -27,6 +27,9 @@ RULES = {
     "report": RouteRule(PATIENT, patient=ON_PATIENT),
     "assign": RouteRule("prescription", patient=ON_PATIENT, actions={"POST": "create"}),
     "export": RouteRule("session", patient=ON_PATIENT, actions={"GET": "export"}),
+    "patient_fhir": RouteRule(PATIENT, patient=ON_PATIENT, actions={"GET": "export"}),
+    "patient_export": RouteRule(PATIENT, patient=ON_PATIENT, actions={"GET": "export"}),
+    "patient_erase": RouteRule(PATIENT, patient=ON_PATIENT, actions={"POST": "erase"}),
     "acknowledge": RouteRule(
         "alert", patient=ON_PATIENT, object_id="url:alert_id", actions={"POST": "update"}
     ),
@@ -42,8 +45,9 @@ RULES = {
     "remove": _program_change(),
 }
 
-# No patient's data: the library, and analytics (clinic-wide distributions, no one's rows).
-UNAUDITED = {"exercises", "protocols", "protocol", "analytics"}
+# No patient's data: the library, analytics (clinic-wide distributions, no one's rows) and
+# the audit trail itself (ids and actions, not clinical data).
+UNAUDITED = {"exercises", "protocols", "protocol", "analytics", "audit"}
 
 
 def register() -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, analytics, builder, library, overview, patient, records
+from .views import actions, analytics, builder, library, overview, patient, privacy, records
 from .views.auth import StaffLoginView, logout_view
 
 app_name = "dashboard"
@@ -13,7 +13,11 @@ urlpatterns = [
     path("library/exercises/", library.exercise_library, name="exercises"),
     path("library/protocols/", library.protocol_list, name="protocols"),
     path("library/protocols/<slug:slug>/", library.protocol_detail, name="protocol"),
+    path("audit/", privacy.audit_log, name="audit"),
     path("patients/new/", records.patient_new, name="patient_new"),
+    path("patients/<int:patient_id>/fhir.json", privacy.patient_fhir, name="patient_fhir"),
+    path("patients/<int:patient_id>/export.zip", privacy.patient_export, name="patient_export"),
+    path("patients/<int:patient_id>/erase/", privacy.patient_erase, name="patient_erase"),
     path("patients/<int:patient_id>/", patient.patient_detail, name="patient"),
     path("patients/<int:patient_id>/edit/", records.patient_edit, name="patient_edit"),
     path("patients/<int:patient_id>/report/", patient.patient_report, name="report"),

@@ -4,7 +4,9 @@ import pytest
 from django.urls import URLPattern, reverse
 
 from clinic.dashboard import urls as dashboard_urls
+from clinic.models import Practitioner
 from programs.models import Alert, PrescribedExercise
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +23,13 @@ GET_PAGES = {
     "report",
     "assign",
     "export",
+    "audit",
+    "patient_fhir",
+    "patient_export",
+    "patient_erase",
 }
+# Pages for clinic admins only: a therapist of the clinic gets 403.
+ADMIN_ONLY = {"audit", "patient_export", "patient_erase"}
 PATIENT_SCOPED = {"patient_id"}
 
 
@@ -67,6 +75,14 @@ def url_for(name: str, params: set[str], values: dict) -> str:
 @pytest.mark.parametrize(("name", "params"), [r for r in ROUTES if r[0] in GET_PAGES])
 def test_page_renders_for_a_therapist(staff_client, objects, name, params):
     response = staff_client.get(url_for(name, params, objects))
+    assert response.status_code == (403 if name in ADMIN_ONLY else 200)
+
+
+@pytest.mark.parametrize("name", sorted(ADMIN_ONLY))
+def test_admin_pages_render_for_a_clinic_admin(client, clinic, objects, name):
+    admin = factories.PractitionerFactory(clinic=clinic, role=Practitioner.Role.ADMIN)
+    client.force_login(admin.user)
+    response = client.get(url_for(name, dict(ROUTES)[name], objects))
     assert response.status_code == 200
 
 

@@ -83,3 +83,24 @@ def test_a_new_patient_is_recorded_with_its_new_id(staff_client, therapist):
 def test_anonymous_and_refused_requests_record_nothing(client, objects):  # noqa: F811
     client.get(reverse("dashboard:patient", kwargs={"patient_id": objects["patient_id"]}))
     assert not AuditEvent.objects.exists()
+
+
+def test_erasure_needs_the_name_and_only_a_real_erasure_is_recorded(client, clinic, objects):  # noqa: F811
+    from clinic.models import Practitioner
+    from tests import factories
+
+    admin = factories.PractitionerFactory(clinic=clinic, role=Practitioner.Role.ADMIN)
+    client.force_login(admin.user)
+    url = reverse("dashboard:patient_erase", kwargs={"patient_id": objects["patient_id"]})
+    patient = Patient.objects.get(pk=objects["patient_id"])
+
+    wrong = client.post(url, {"confirm": "someone else"})
+    assert wrong.status_code == 200
+    assert b"not the patient" in wrong.content
+    assert Patient.objects.get(pk=patient.pk).erased_at is None
+    assert not AuditEvent.objects.filter(action="erase").exists()
+
+    done = client.post(url, {"confirm": patient.full_name})
+    assert done.status_code == 302
+    assert Patient.objects.get(pk=patient.pk).erased_at is not None
+    assert AuditEvent.objects.filter(action="erase", patient_id=patient.pk).count() == 1
