@@ -210,6 +210,8 @@ CELERY_TASK_ROUTES = {
         "queue": env.str("STRIDE_REMINDER_QUEUE", default="reminders")
     },
     "programs.tasks.evaluate_session_alerts_task": {"queue": "alerts"},
+    "programs.tasks.evaluate_measure_alerts_task": {"queue": "alerts"},
+    "programs.tasks.sweep_alerts_task": {"queue": "alerts"},
     "programs.tasks.dispatch_due_reminders_task": {"queue": "default"},
     "programs.tasks.send_therapist_digests_task": {"queue": "default"},
     "programs.tasks.send_therapist_digest_task": {"queue": "default"},
@@ -224,6 +226,11 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-therapist-digest": {
         "task": "programs.tasks.send_therapist_digests_task",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
+    # Time-based alert rules (inactive, low adherence); idempotent, so a rerun is harmless.
+    "nightly-alert-sweep": {
+        "task": "programs.tasks.sweep_alerts_task",
+        "schedule": crontab(minute=30, hour=2),
     },
 }
 
