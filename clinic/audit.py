@@ -117,7 +117,11 @@ def audit_flush(request: HttpRequest, response: HttpResponse | None) -> int:
         for event in events
     ]
     try:
-        if request.method in SAFE_METHODS and connection.vendor == "postgresql":
+        if (
+            request.method in SAFE_METHODS
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block  # never loosen an enclosing transaction
+        ):
             # A read's audit rows need not wait for a disk flush (3-7 ms here, more than the
             # read itself): PostgreSQL still writes them in order, but a database crash could
             # lose the last fraction of a second of them. Writes keep a synchronous commit.

@@ -76,3 +76,22 @@ def _celery_in_process(request):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def shipped_library(db):
+    """The exercise library and protocols, as the data migration loads them.
+
+    Transactional tests flush every table when they end, data-migration rows included; a later
+    transactional test that needs the library loads it again (an idempotent upsert).
+    """
+    from programs import library, library_data, models
+
+    library.library_sync(
+        models={
+            name: getattr(models, name)
+            for name in ("Exercise", "Protocol", "ProtocolPhase", "ProtocolExercise")
+        },
+        exercises=library_data.EXERCISES,
+        protocols=library_data.PROTOCOLS,
+    )

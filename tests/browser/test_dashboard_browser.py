@@ -32,14 +32,15 @@ TIMEOUT_MS = 15_000
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server runs in another thread: real transactions. serialized_rollback restores
-    # the exercise library (a data migration) if an earlier transactional test flushed it.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The live server runs in another thread: real transactions. An earlier transactional
+    # test may have flushed the exercise library (a data migration): `shipped_library` loads
+    # it again.
+    pytest.mark.django_db(transaction=True),
 ]
 
 
 @pytest.fixture
-def demo_clinic(settings, monkeypatch):
+def demo_clinic(settings, monkeypatch, shipped_library):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # In a transactional test every seeded session runs its alert check on commit (~900 of
     # them, most of the seeding time); seed_demo opens the demo's alerts itself.
