@@ -161,3 +161,41 @@ def test_operation_survives_fuzzing(api_schema, seeded, path, method):
         )
 
     fuzz()
+
+
+# --- what fuzzing found (500s before the fix), pinned on PostgreSQL --------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "token", "body"),
+    [
+        # axes stored the attempted username: varchar(255) overflow, then NUL bytes.
+        ("/api/v1/auth/token/", None, {"username": "u" * 300, "password": "x"}),
+        ("/api/v1/auth/token/", None, {"username": "a\x00b", "password": "x"}),
+        # Converting year 1 to the patient's time zone overflowed.
+        (
+            "/api/v1/me/sessions/",
+            "patient",
+            {
+                "client_id": "1f0c5b9e-4c1b-4a8e-9d55-0a6f3e7b2c11",
+                "performed_at": "0001-01-01T00:00:00+05:00",
+            },
+        ),
+        # A slug with a NUL byte reached PostgreSQL.
+        (
+            "/api/v1/patients/{patient}/prescriptions/",
+            "therapist",
+            {"exercises": [{"exercise": "a\x00"}]},
+        ),
+    ],
+)
+def test_inputs_fuzzing_found_are_400(client, seeded, path, token, body):
+    ids, tokens = seeded
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[token]}"} if token else {}
+
+    response = client.post(
+        path.format(patient=ids["patient"]), body, content_type="application/json", **headers
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json()["type"] == "invalid"
