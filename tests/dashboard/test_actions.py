@@ -413,3 +413,13 @@ def test_csv_export_has_a_header_one_row_per_entry_and_escapes(staff_client, pat
     empty = dict(zip(header, data[2], strict=True))
     assert empty["session_notes"] == "'@SUM(A1)"
     assert empty["exercise"] == ""
+
+
+def test_the_time_zone_select_marks_the_patients_zone(staff_client, patient):
+    from django.urls import reverse
+
+    page = staff_client.get(reverse("dashboard:patient", kwargs={"patient_id": patient.pk}))
+    html = page.content.decode()
+    assert f'<option value="{patient.timezone}" selected>' in html
+    assert html.count(" selected>") >= 1
+    assert '<option value="Europe/London">' in html
