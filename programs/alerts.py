@@ -238,13 +238,19 @@ def alert_open_or_update(
     yesterday's is unacknowledged): the open alert takes the new message and details, and
     keeps the more severe of the two severities.
     """
-    if alert := alert_open(
-        patient=patient, kind=kind, severity=severity, message=message, details=details
-    ):
-        return alert, True
-    alert = Alert.objects.select_for_update().get(
+    open_alerts = Alert.objects.select_for_update().filter(
         patient=patient, kind=kind, acknowledged_at__isnull=True
     )
+    for _ in range(3):
+        if alert := alert_open(
+            patient=patient, kind=kind, severity=severity, message=message, details=details
+        ):
+            return alert, True
+        # One is open (or was, if acknowledged meanwhile: then try opening again).
+        if (alert := open_alerts.first()) is not None:
+            break
+    else:
+        raise RuntimeError(f"Could not open or find an open {kind} alert for {patient.pk}.")
     rank = {Alert.Severity.URGENT: 0, Alert.Severity.WARNING: 1, Alert.Severity.INFO: 2}
     alert.severity = min(alert.severity, severity, key=rank.__getitem__)
     alert.message = message[:300]

@@ -26,13 +26,15 @@ import kombu.pools
 import pytest
 import redis
 from celery import Celery
+from django.apps import apps
 from django.conf import settings
+from django.contrib.contenttypes.management import create_contenttypes
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from clinic.celery import app
-from programs import reminders
 from programs.models import Reminder
-from programs.reminders import dispatch_due_reminders
+from programs.reminders import dispatch, dispatch_due_reminders
 from tests import factories
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -41,6 +43,16 @@ ROOT = Path(__file__).resolve().parents[2]
 TEST_BROKER_DB = 13  # set apart for these tests: workers here restore unacked messages fast
 VISIBILITY_TIMEOUT = 3
 SEND_TIME_LIMIT = 4  # seconds; a claim is abandoned after this plus a 2 s margin
+
+
+@pytest.fixture(autouse=True)
+def _content_types(transactional_db):
+    # A test marked serialized_rollback flushes without post_migrate and leaves
+    # django_content_type empty for the next transactional test in the process; creating an
+    # audited model (django-auditlog) then violates a foreign key. Recreate them first.
+    ContentType.objects.clear_cache()
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
 
 
 def _broker_url(base: str, db: int) -> str:
@@ -92,7 +104,13 @@ def broker():
     yield Broker(url, queue)
     _configure_producer(*previous)
     client = redis.Redis.from_url(url)
-    client.delete(queue)
+    # Leave nothing behind: a killed worker's unacknowledged messages would otherwise be
+    # restored into this queue by the next test's worker.
+    for tag, entry in client.hscan_iter("unacked"):
+        if json.loads(entry)[2] == queue:
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     client.close()
 
 
@@ -393,10 +411,20 @@ def test_a_redis_restart_between_dispatch_and_delivery_loses_nothing(
     private_redis.restart()
     assert own.queued() == 8
 
-    worker = start_worker(on=own, delay=0.3)
-    wait_for(lambda: len(delivered_ids(start_worker.record_dir)) >= 2, 20, "no delivery", [worker])
+    workers = [start_worker(on=own, delay=0.3)]
+    wait_for(lambda: delivered_ids(start_worker.record_dir), 20, "no delivery", workers)
     private_redis.restart()  # again, now with sends in flight and messages reserved
-    wait_for(all_sent(8), 45, "reminders lost after the Redis restart", [worker])
+
+    def all_sent_under_a_supervisor() -> bool:
+        # kombu may exit the worker on a live broker restart ("Unrecoverable error:
+        # AttributeError ... 'hostname'" while restoring unacked messages; see the README).
+        # Production runs workers under a supervisor (compose: restart: unless-stopped);
+        # this is it. The messages wait in Redis meanwhile.
+        if workers[-1].process.poll() is not None:
+            workers.append(start_worker(on=own, delay=0.3))
+        return all_sent(8)()
+
+    wait_for(all_sent_under_a_supervisor, 45, "reminders lost after the Redis restart", workers)
 
     deliveries = delivered_ids(start_worker.record_dir)
     assert set(deliveries) == set(Reminder.objects.values_list("pk", flat=True))
@@ -408,13 +436,13 @@ def test_two_dispatchers_at_the_same_moment_create_and_enqueue_each_reminder_onc
 ):
     due_patients(30)
     both_selected = threading.Barrier(2, timeout=10)
-    insert = reminders._insert_returning
+    insert = dispatch._insert_returning
 
     def insert_after_both_selected(*args, **kwargs):
         both_selected.wait()  # both runs hold the same 30 candidates before either inserts
         return insert(*args, **kwargs)
 
-    monkeypatch.setattr(reminders, "_insert_returning", insert_after_both_selected)
+    monkeypatch.setattr(dispatch, "_insert_returning", insert_after_both_selected)
     now = dt.datetime.now(dt.UTC)
     results, errors = [], []
 

@@ -271,3 +271,14 @@ def test_a_channel_is_chosen_by_setting_and_may_be_a_dotted_path(settings):
     assert isinstance(channel_for("email"), delivery.EmailChannel)
     assert isinstance(channel_for("push"), CustomChannel)
     assert isinstance(channel_for("sms"), delivery.ConsoleChannel)  # not configured
+
+
+def test_a_channel_missing_its_settings_fails_the_reminder_without_retrying(sms_patient, settings):
+    settings.STRIDE_REMINDER_WEBHOOK_SECRET = ""
+    reminder = Reminder.objects.get()
+
+    assert reminder_send(reminder_id=reminder.pk, now=NOW) == "failed"
+
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == ("failed", 1)
+    assert "ImproperlyConfigured" in reminder.last_error

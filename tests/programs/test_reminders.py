@@ -14,9 +14,10 @@ from django.test.utils import CaptureQueriesContext
 
 from patients import services as patient_services
 from programs import digest, reminders, services
+from programs.alerts import alert_open
 from programs.delivery import DeliveryError
 from programs.models import Alert, Reminder
-from programs.reminders import SkipReason, dispatch_due_reminders, reminder_send
+from programs.reminders import SkipReason, dispatch_due_reminders, reminder_send, sending
 from programs.tasks import send_reminder_task, send_therapist_digests_task
 from tests import factories
 
@@ -464,7 +465,7 @@ class FlakyChannel:
 def flaky_channel(monkeypatch):
     FlakyChannel.failures_left = 0
     FlakyChannel.calls = 0
-    monkeypatch.setattr(reminders, "channel_for", lambda name: FlakyChannel())
+    monkeypatch.setattr(sending, "channel_for", lambda name: FlakyChannel())
     return FlakyChannel
 
 
@@ -587,7 +588,7 @@ def test_a_sender_whose_claim_was_taken_over_does_not_overwrite_the_row(make_pat
             # Meanwhile the lease ran out and another sender claimed the row.
             Reminder.objects.filter(pk=reminder.pk).update(attempts=F("attempts") + 1)
 
-    monkeypatch.setattr(reminders, "channel_for", lambda name: SlowChannel())
+    monkeypatch.setattr(sending, "channel_for", lambda name: SlowChannel())
     reminder_send(reminder_id=reminder.pk, now=utc(2026, 6, 10, 22, 31))
 
     reminder.refresh_from_db()
@@ -733,9 +734,7 @@ def test_the_weekly_digest_lists_the_therapists_active_patients(
     colleague = factories.PractitionerFactory(clinic=clinic)
     _patient_with_program(clinic, colleague, exercises, "Dee", "Elsewhere")
     log_session(ada, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
-    reminders.alert_open(
-        patient=ada, kind="inactive", severity="warning", message="Inactive for 5 days"
-    )
+    alert_open(patient=ada, kind="inactive", severity="warning", message="Inactive for 5 days")
 
     sent = digest.therapist_digest_send(practitioner_id=therapist.pk)
 

@@ -1,31 +1,7 @@
-"""Reminders: who is due now on their own clock, the rules that hold one back, and the send.
-
-Dispatch (`dispatch_due_reminders`, from beat every few minutes) reads each distinct patient time
-zone once, computes its local date, time and weekday in Python, and lets SQL find, in keyset
-batches, the patients whose reminder time has passed today on a reminder weekday, who have an
-open program, have not logged a session today and have no reminder row for today. A batch costs
-a fixed number of queries whatever its size: one select, one bulk insert, one re-select.
-
-Planned days. A program with 7 or more sessions a week plans every day; with fewer there is no
-day-level plan, so the patient's reminder weekdays are taken as the planned days. Either way a
-reminder goes out only on a reminder weekday, so the weekday mask decides; "every other planned
-day" (fatigue) counts reminder rows, which exist only on those days.
-
-Rows, not messages, are the source of truth. Each (patient, kind, local date) has one row
-(unique key); concurrent dispatchers insert with `ignore_conflicts` and each enqueues only the
-rows carrying its own `dispatch_id`. Quiet hours, a paused program and fatigue are recorded as
-skipped rows with a reason, so the patient is not reconsidered that day.
-
-Sending (`reminder_send`) claims the row with a conditional UPDATE (pending → sending, or a
-"sending" row whose lease ran out), so one sender at a time holds it and a sent row is never
-sent again. The lease is the task's hard time limit plus a margin, measured on the database
-clock: after it, the holder is certainly dead, and the message redelivered by `acks_late` +
-`reject_on_worker_lost` (or re-enqueued by the next dispatch) may claim the row again.
-"""
+"""Dispatch: find who is due on their own clock, create the day's rows, enqueue the sends."""
 
 import datetime as dt
 import logging
-import time
 import uuid
 import zoneinfo
 from collections import Counter, defaultdict
@@ -37,100 +13,27 @@ from operator import or_
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from patients.models import Patient
 
-from .alerts import alert_open
-from .delivery import (
-    DeliveryError,
-    ExerciseLine,
-    ReminderContent,
-    build_reminder_message,
-    channel_for,
-)
-from .models import Alert, PrescribedExercise, Prescription, Reminder, SessionLog
+from ..alerts import alert_open
+from ..models import Alert, Prescription, Reminder, SessionLog
+from .rules import LocalClock, SkipReason, due_cutoff, fatigue_decision, in_quiet_hours, local_clock
 
 logger = logging.getLogger("stride.reminders")
 
 ONE_DAY = dt.timedelta(days=1)
-LEASE_MARGIN = dt.timedelta(seconds=2)
 SESSION = Reminder.Kind.SESSION
 MISSED = Reminder.Kind.MISSED
 PENDING = Reminder.Status.PENDING
 SENDING = Reminder.Status.SENDING
 SENT = Reminder.Status.SENT
 SKIPPED = Reminder.Status.SKIPPED
-FAILED = Reminder.Status.FAILED
-
-
-class SkipReason:
-    QUIET_HOURS = "quiet_hours"
-    FATIGUE = "fatigue"
-    PAUSED = "paused"
-    LOGGED = "logged"  # a session was logged between dispatch and send
-    EXPIRED = "expired"  # the patient's local day ended before the send
-    DISABLED = "disabled"
-    DISCHARGED = "discharged"
-
-
-# --- pure rules -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LocalClock:
-    day: dt.date
-    time: dt.time  # wall clock, no tzinfo
-
-    @property
-    def weekday(self) -> int:
-        return self.day.weekday()
-
-
-def local_clock(zone_name: str, now: dt.datetime) -> LocalClock:
-    local = now.astimezone(zoneinfo.ZoneInfo(zone_name))
-    return LocalClock(day=local.date(), time=local.time())
-
-
-def due_cutoff(clock: LocalClock, every: dt.timedelta) -> dt.time:
-    """Reminder times up to this are due: now, or the rest of the day at the day's last run."""
-    if (dt.datetime.combine(clock.day, clock.time) + every).date() != clock.day:
-        return dt.time.max
-    return clock.time
-
-
-def in_quiet_hours(moment: dt.time, start: dt.time | None, end: dt.time | None) -> bool:
-    """Whether a wall-clock time falls in [start, end); a range may cross midnight."""
-    if start is None or end is None or start == end:
-        return False
-    if start < end:
-        return start <= moment < end
-    return moment >= start or moment < end
-
-
-@dataclass(frozen=True)
-class FatigueDecision:
-    skip: bool
-    open_alert: bool
-
-
-def fatigue_decision(*, ignored: int, limit: int, last_was_fatigue_skip: bool) -> FatigueDecision:
-    """After `limit` reminders in a row with no session, remind every other planned day.
-
-    `ignored` counts sent session reminders since the patient's last logged session. Once it
-    reaches the limit, days alternate: skip after a sent reminder, send after a skipped one. The
-    first skip of a streak asks for the therapist's `inactive` alert.
-    """
-    if limit <= 0 or ignored < limit or last_was_fatigue_skip:
-        return FatigueDecision(skip=False, open_alert=False)
-    return FatigueDecision(skip=True, open_alert=ignored == limit)
-
-
-# --- dispatch -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -573,7 +476,7 @@ class _Publisher:
     """
 
     def __init__(self) -> None:
-        from .tasks import enqueue_reminder_sends, sends_run_in_process
+        from ..tasks import enqueue_reminder_sends, sends_run_in_process
 
         self._enqueue = enqueue_reminder_sends
         self._executor = (
@@ -599,142 +502,3 @@ class _Publisher:
         if exc_type is None:  # else the dispatch's own error is the one to see
             for future in self._pending:
                 future.result()
-
-
-# --- sending --------------------------------------------------------------------------------
-
-
-class ReminderBusy(Exception):
-    """Another sender holds the row's lease; try again in `retry_in` seconds."""
-
-    def __init__(self, retry_in: float) -> None:
-        super().__init__(f"Reminder claimed by another sender; retry in {retry_in:.1f} s")
-        self.retry_in = retry_in
-
-
-def send_lease() -> dt.timedelta:
-    return dt.timedelta(seconds=settings.STRIDE_REMINDER_SEND_TIME_LIMIT) + LEASE_MARGIN
-
-
-def reminder_content(reminder: Reminder) -> ReminderContent:
-    """The patient's name and today's exercises with dosage, from their active programs."""
-    entries = list(
-        PrescribedExercise.objects.filter(
-            prescription__patient_id=reminder.patient_id,
-            prescription__status=Prescription.Status.ACTIVE,
-            active=True,
-        )
-        .select_related("exercise", "prescription")
-        .order_by("prescription__start_date", "prescription_id", "order", "id")
-    )
-    program_names = tuple(dict.fromkeys(entry.prescription.name for entry in entries))
-    patient = reminder.patient
-    return ReminderContent(
-        reminder_id=reminder.pk,
-        kind=reminder.kind,
-        local_date=reminder.local_date,
-        first_name=patient.first_name,
-        clinic_name=patient.clinic.name,
-        program_names=program_names,
-        exercises=tuple(
-            ExerciseLine(
-                name=entry.exercise.name,
-                sets=entry.sets,
-                reps=entry.reps,
-                hold_seconds=entry.hold_seconds,
-                per_side=entry.exercise.per_side,
-                notes=entry.notes,
-            )
-            for entry in entries
-        ),
-    )
-
-
-def _skip_reason_at_send(reminder: Reminder, now: dt.datetime) -> str | None:
-    patient = reminder.patient
-    if patient.status != Patient.Status.ACTIVE:
-        return SkipReason.DISCHARGED
-    if not patient.reminders_enabled:
-        return SkipReason.DISABLED
-    if patient.local_date(now) != reminder.local_date:
-        return SkipReason.EXPIRED
-    days = [reminder.local_date]
-    if reminder.kind == MISSED:
-        days.append(reminder.local_date - ONE_DAY)  # a late offline upload for yesterday
-    if SessionLog.objects.filter(patient=patient, local_date__in=days).exists():
-        return SkipReason.LOGGED
-    if not Prescription.objects.filter(patient=patient, status=Prescription.Status.ACTIVE).exists():
-        return SkipReason.PAUSED
-    return None
-
-
-def _finish(reminder: Reminder, **fields: Any) -> None:
-    """Record the outcome if the claim is still ours.
-
-    Every claim increments `attempts`, so the value read after claiming is a fencing token: a
-    sender whose lease ran out (and was claimed again) cannot overwrite the new holder's row.
-    """
-    for attempt in range(3):
-        try:
-            updated = Reminder.objects.filter(
-                pk=reminder.pk, status=SENDING, attempts=reminder.attempts
-            ).update(**fields)
-            break
-        except (OperationalError, InterfaceError):
-            # A delivered message must not stay "sending" for a database blip: it would be
-            # re-sent after the lease. Reconnect and try again before giving up.
-            if attempt == 2:
-                raise
-            connection.close()
-            time.sleep(0.5 * (attempt + 1))
-    if not updated:
-        logger.warning("Reminder %s: claim lost before recording %s.", reminder.pk, fields)
-
-
-def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
-    """Deliver one reminder at most once; records status, attempts, last error, sent time.
-
-    Returns the row's status after this call. Raises `DeliveryError` after a failed attempt
-    that may be retried (the row is back to pending) and `ReminderBusy` while another sender
-    holds the lease. Deliberately not one transaction: the claim must be committed, and so
-    visible to every other worker, before the slow external send starts.
-    """
-    lease = send_lease()
-    claimed = (
-        Reminder.objects.filter(pk=reminder_id)
-        .filter(Q(status=PENDING) | Q(status=SENDING, claimed_at__lt=Now() - lease))
-        .update(status=SENDING, claimed_at=Now(), attempts=F("attempts") + 1)
-    )
-    if not claimed:
-        state = (
-            Reminder.objects.filter(pk=reminder_id)
-            .annotate(db_now=Now())
-            .values("status", "claimed_at", "db_now")
-            .first()
-        )
-        if state is None:
-            return "missing"
-        if state["status"] == SENDING:
-            remaining = (state["claimed_at"] + lease - state["db_now"]).total_seconds()
-            raise ReminderBusy(retry_in=max(1.0, remaining + 0.5))
-        return state["status"]  # sent, failed or skipped: nothing left to do
-
-    reminder = Reminder.objects.select_related("patient__clinic").get(pk=reminder_id)
-    if reason := _skip_reason_at_send(reminder, now or timezone.now()):
-        _finish(reminder, status=SKIPPED, skip_reason=reason)
-        return SKIPPED
-    message = build_reminder_message(reminder_content(reminder))
-    try:
-        channel_for(reminder.channel).send(reminder, message)
-    except Exception as exc:  # includes the soft time limit: release the claim for a retry
-        error = exc if isinstance(exc, DeliveryError) else DeliveryError(repr(exc))
-        final = error.permanent or reminder.attempts >= settings.STRIDE_REMINDER_MAX_ATTEMPTS
-        _finish(reminder, status=FAILED if final else PENDING, last_error=str(error)[:2000])
-        if final:
-            logger.warning("Reminder %s failed for good: %s", reminder.pk, error)
-            return FAILED
-        if error is exc:
-            raise
-        raise error from exc
-    _finish(reminder, status=SENT, sent_at=timezone.now(), last_error="")
-    return SENT
