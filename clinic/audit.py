@@ -94,7 +94,12 @@ def audit_flush(request: HttpRequest, response: HttpResponse | None) -> int:
     if not events:
         return 0
     user = getattr(request, "user", None)
-    role, role_clinic_id = caller_role(user)
+    # The dashboard's access check already loaded the practitioner: no query for the role.
+    practitioner = getattr(request, "practitioner", None)
+    if practitioner is not None:
+        role, role_clinic_id = practitioner.role, practitioner.clinic_id
+    else:
+        role, role_clinic_id = caller_role(user)
     common = {
         "user_id": user.pk if getattr(user, "is_authenticated", False) else None,
         "role": role,
