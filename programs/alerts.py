@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Case, F, Q, When
+from django.db.models import Q
 from django.utils import timezone
 
 from patients import instruments
@@ -16,8 +16,7 @@ from patients.models import MeasureResponse, Patient
 
 from .adherence import last_session_dates, recent_adherence
 from .models import Alert, Prescription, SessionLog
-
-BASELINE_DAYS = 7
+from .pain import pain_baseline
 
 
 def alert_open(
@@ -59,25 +58,6 @@ def alert_acknowledge(*, alert: Alert, by: AbstractBaseUser, note: str = "") -> 
     alert.acknowledgement_note = note
     alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledgement_note"])
     return alert
-
-
-def session_pain_value() -> Case:
-    """Pain that represents a session: after exercise if given, else before."""
-    return Case(When(pain_after__isnull=False, then=F("pain_after")), default=F("pain_before"))
-
-
-def pain_baseline(
-    prescription: Prescription, *, exclude_session_id: int | None = None
-) -> float | None:
-    """Mean session pain over the first week of the program (None without data)."""
-    sessions = SessionLog.objects.filter(
-        prescription=prescription,
-        local_date__lt=prescription.start_date + dt.timedelta(days=BASELINE_DAYS),
-    )
-    if exclude_session_id is not None:
-        sessions = sessions.exclude(pk=exclude_session_id)
-    value = sessions.aggregate(baseline=Avg(session_pain_value()))["baseline"]
-    return float(value) if value is not None else None
 
 
 def alerts_evaluate_session(*, session_id: int) -> list[str]:

@@ -9,17 +9,62 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count
+from django.db.models import Avg, Case, Count, F, When
 
 from patients import instruments
 
-from .alerts import session_pain_value
 from .models import Prescription, SessionLog
 
 BASELINE_DAYS = 7
 ROLLING_DAYS = 7
 TREND_DAYS = 14
 TREND_STEP = 1.0  # points between the two halves of the trend window that count as a change
+
+DailyPain = tuple[dt.date, float, int]  # local date, mean session pain, sessions that day
+
+
+def session_pain_value() -> Case:
+    """Pain that represents a session: after exercise if given, else before."""
+    return Case(When(pain_after__isnull=False, then=F("pain_after")), default=F("pain_before"))
+
+
+def pain_baseline(
+    prescription: Prescription, *, exclude_session_id: int | None = None
+) -> float | None:
+    """Mean session pain over the first week of the program, in SQL (None without data)."""
+    sessions = SessionLog.objects.filter(
+        prescription=prescription,
+        local_date__lt=prescription.start_date + dt.timedelta(days=BASELINE_DAYS),
+    )
+    if exclude_session_id is not None:
+        sessions = sessions.exclude(pk=exclude_session_id)
+    value = sessions.aggregate(baseline=Avg(session_pain_value()))["baseline"]
+    return float(value) if value is not None else None
+
+
+def first_week_baseline(start_date: dt.date, days: list[DailyPain]) -> float | None:
+    """The session-weighted mean pain of the program's first 7 days (daily series)."""
+    first_week = [(v, n) for d, v, n in days if (d - start_date).days < BASELINE_DAYS]
+    if not first_week:
+        return None
+    return sum(v * n for v, n in first_week) / sum(n for _, n in first_week)
+
+
+def has_a_week_of_history(start_date: dt.date, days: list[DailyPain]) -> bool:
+    return bool(days) and (days[-1][0] - start_date).days >= BASELINE_DAYS
+
+
+def pain_change_from_baseline(start_date: dt.date, days: list[DailyPain]) -> float | None:
+    """Current 7-day mean minus the first-week baseline, as `pain_trend` computes them.
+
+    None until the program has pain data in its first week and at least a week of history.
+    """
+    baseline = first_week_baseline(start_date, days)
+    if baseline is None or not has_a_week_of_history(start_date, days):
+        return None
+    # Days are distinct and sorted: the last ROLLING_DAYS entries hold the last window.
+    current = rolling_means(days[-ROLLING_DAYS:], ROLLING_DAYS)[-1]
+    return round(current - baseline, 2)
 
 
 @dataclass(frozen=True)
@@ -49,7 +94,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def rolling_means(days: list[tuple[dt.date, float, int]], window: int) -> list[float]:
+def rolling_means(days: list[DailyPain], window: int) -> list[float]:
     """Session-weighted mean over the calendar days [day - window + 1, day]."""
     means = []
     for index, (day, _, _) in enumerate(days):
@@ -63,7 +108,7 @@ def rolling_means(days: list[tuple[dt.date, float, int]], window: int) -> list[f
     return means
 
 
-def trend_direction(days: list[tuple[dt.date, float, int]], today: dt.date) -> str | None:
+def trend_direction(days: list[DailyPain], today: dt.date) -> str | None:
     """Compare the mean of the last 7 days with the 7 before; lower pain is improving."""
     recent = [v for d, v, _ in days if 0 <= (today - d).days < TREND_DAYS // 2]
     earlier = [v for d, v, _ in days if TREND_DAYS // 2 <= (today - d).days < TREND_DAYS]
@@ -107,16 +152,7 @@ def pain_trend(prescription: Prescription, *, today: dt.date | None = None) -> P
         )
         for row, mean in zip(rows, means, strict=True)
     ]
-    baseline_rows = [
-        (value, sessions)
-        for day, value, sessions in series
-        if (day - prescription.start_date).days < BASELINE_DAYS
-    ]
-    baseline = (
-        sum(v * n for v, n in baseline_rows) / sum(n for _, n in baseline_rows)
-        if baseline_rows
-        else None
-    )
+    baseline = first_week_baseline(prescription.start_date, series)
     current = means[-1]
     trend = PainTrend(
         days=days,
@@ -125,7 +161,7 @@ def pain_trend(prescription: Prescription, *, today: dt.date | None = None) -> P
         current=round(current, 2),
         direction=trend_direction(series, today),
     )
-    if baseline is None or days[-1].day - prescription.start_date < dt.timedelta(BASELINE_DAYS):
+    if baseline is None or not has_a_week_of_history(prescription.start_date, series):
         return trend
     change = instruments.score_change("nprs", round(baseline, 2), round(current, 2))
     return dataclasses.replace(

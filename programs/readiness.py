@@ -10,8 +10,8 @@ from patients import instruments
 from patients.selectors import latest_measure
 
 from .adherence import adherence_between
-from .alerts import session_pain_value
 from .models import Prescription, SessionLog
+from .pain import session_pain_value
 
 
 @dataclass(frozen=True)

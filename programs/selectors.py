@@ -26,7 +26,6 @@ from patients.models import Patient
 from patients.selectors import MeasureSeries, measure_series
 
 from .adherence import PrescriptionAdherence, prescription_adherence, recent_adherence
-from .alerts import session_pain_value
 from .models import (
     Alert,
     ExerciseLog,
@@ -36,12 +35,11 @@ from .models import (
     SessionLog,
 )
 from .pain import (
-    BASELINE_DAYS,
-    ROLLING_DAYS,
     TREND_DAYS,
     PainTrend,
+    pain_change_from_baseline,
     pain_trend,
-    rolling_means,
+    session_pain_value,
     trend_direction,
 )
 from .readiness import PhaseReadiness, phase_readiness
@@ -381,22 +379,6 @@ class ClinicAnalytics:
     pain_change_by_protocol: dict[str, list[float]]  # NPRS points: 7-day mean now − baseline
     alert_weeks: list[AlertWeek]
     open_alerts: int
-
-
-def pain_change_from_baseline(
-    start_date: dt.date, days: list[tuple[dt.date, float, int]]
-) -> float | None:
-    """Current 7-day mean minus the first-week baseline, as `pain_trend` computes them.
-
-    None until the program has pain data in its first week and at least a week of history.
-    """
-    baseline_days = [(v, n) for d, v, n in days if (d - start_date).days < BASELINE_DAYS]
-    if not baseline_days or (days[-1][0] - start_date).days < BASELINE_DAYS:
-        return None
-    baseline = sum(v * n for v, n in baseline_days) / sum(n for _, n in baseline_days)
-    # Days are distinct and sorted: the last ROLLING_DAYS entries hold the last window.
-    current = rolling_means(days[-ROLLING_DAYS:], ROLLING_DAYS)[-1]
-    return round(current - baseline, 2)
 
 
 def clinic_analytics(

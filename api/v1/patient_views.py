@@ -61,6 +61,13 @@ class PatientEndpoint:
 
     permission_classes = [IsAuthenticated, IsPatient]
     request: Request
+    # Throttles for the writing actions of a viewset; other actions keep the class defaults.
+    action_throttles: dict[str, type] = {}
+
+    def get_throttles(self) -> list[Any]:
+        if throttle := self.action_throttles.get(getattr(self, "action", None) or ""):
+            return [throttle()]
+        return super().get_throttles()  # type: ignore[misc]
 
     @property
     def patient(self) -> Patient:
@@ -185,18 +192,12 @@ class SessionViewSet(
     pagination_class = KeysetCursorPagination
     cursor_ordering = ("-performed_at", "-id")
     lookup_value_regex = r"\d+"
+    action_throttles = {"create": SessionWriteThrottle, "sync": SyncThrottle}
 
     def get_queryset(self) -> QuerySet[SessionLog]:
         if _fake_view(self):
             return SessionLog.objects.none()
         return program_selectors.patient_sessions(self.patient)
-
-    def get_throttles(self) -> list[Any]:
-        if self.action == "create":
-            return [SessionWriteThrottle()]
-        if self.action == "sync":
-            return [SyncThrottle()]
-        return super().get_throttles()
 
     @extend_schema(
         tags=["me"],
@@ -313,16 +314,12 @@ class CheckInViewSet(PatientEndpoint, mixins.ListModelMixin, viewsets.GenericVie
     filterset_class = CheckInFilter
     pagination_class = KeysetCursorPagination
     cursor_ordering = ("-created_at", "-id")
+    action_throttles = {"create": WriteThrottle}
 
     def get_queryset(self) -> QuerySet[CheckIn]:
         if _fake_view(self):
             return CheckIn.objects.none()
         return CheckIn.objects.filter(patient=self.patient)
-
-    def get_throttles(self) -> list[Any]:
-        if self.action == "create":
-            return [WriteThrottle()]
-        return super().get_throttles()
 
     @extend_schema(
         tags=["me"],
@@ -402,16 +399,12 @@ class MeasureViewSet(PatientEndpoint, mixins.ListModelMixin, viewsets.GenericVie
     filterset_class = MeasureFilter
     pagination_class = KeysetCursorPagination
     cursor_ordering = ("-taken_at", "-id")
+    action_throttles = {"create": WriteThrottle}
 
     def get_queryset(self) -> QuerySet[MeasureResponse]:
         if _fake_view(self):
             return MeasureResponse.objects.none()
         return MeasureResponse.objects.filter(patient=self.patient)
-
-    def get_throttles(self) -> list[Any]:
-        if self.action == "create":
-            return [WriteThrottle()]
-        return super().get_throttles()
 
     @extend_schema(
         tags=["me"],

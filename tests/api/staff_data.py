@@ -3,7 +3,6 @@
 import datetime as dt
 import uuid
 
-import pytest
 from django.utils import timezone
 
 from clinic.models import Clinic, Practitioner
@@ -82,9 +81,3 @@ def busy_clinic_patients(
         open_alert(patient)
         patients.append(patient)
     return patients
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Hash test passwords with MD5: PBKDF2's 1M rounds cost ~0.3 s for every user made."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

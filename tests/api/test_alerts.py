@@ -6,7 +6,6 @@ from django.utils import timezone
 from programs.models import Alert
 from tests import factories
 from tests.api.staff_data import (
-    fast_passwords,  # noqa: F401 (autouse fixture)
     open_alert,
 )
 

@@ -12,7 +12,6 @@ from django.urls import reverse
 from api.audit_rules import NS, RULES, UNAUDITED
 from clinic.audit import ROUTE_RULES, UNAUDITED_ROUTES
 from clinic.models import AuditEvent
-from tests.api.staff_data import fast_passwords  # noqa: F401 (autouse fixture)
 from tests.api.test_permission_matrix import EXPECTED, ROUTES, world  # noqa: F401
 
 CALLER_ORDER = ("patient", "therapist", "clinic_admin")

@@ -5,7 +5,6 @@ from django.test.utils import CaptureQueriesContext
 from patients.models import Patient
 from programs.models import Exercise, Protocol
 from tests.api.conftest import queries_outside_audit
-from tests.api.staff_data import fast_passwords  # noqa: F401 (autouse fixture)
 
 EXERCISES = "/api/v1/exercises/"
 PROTOCOLS = "/api/v1/protocols/"

@@ -10,7 +10,6 @@ from tests import factories
 from tests.api.conftest import claim_patient, queries_outside_audit
 from tests.api.staff_data import (
     busy_clinic_patients,
-    fast_passwords,  # noqa: F401 (autouse fixture)
     log_session,
     open_alert,
     patient_with_program,

@@ -34,7 +34,6 @@ from programs import services as program_services
 from programs.models import Alert, Exercise, Protocol
 from tests import factories
 from tests.api.staff_data import (
-    fast_passwords,  # noqa: F401 (autouse fixture)
     log_session,
     open_alert,
 )

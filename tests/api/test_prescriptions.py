@@ -5,7 +5,6 @@ import pytest
 from programs import services as program_services
 from programs.models import Exercise, PrescribedExercise, Prescription, PrescriptionPeriod, Protocol
 from tests import factories
-from tests.api.staff_data import fast_passwords  # noqa: F401 (autouse fixture)
 
 POSTERIOR_THR = "total-hip-replacement-posterior"
 

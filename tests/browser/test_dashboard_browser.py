@@ -40,8 +40,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def demo_clinic(settings, monkeypatch, shipped_library):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def demo_clinic(monkeypatch, shipped_library):
     # In a transactional test every seeded session runs its alert check on commit (~900 of
     # them, most of the seeding time); seed_demo opens the demo's alerts itself.
     monkeypatch.setattr("programs.services._after_session_recorded", lambda session_id: None)

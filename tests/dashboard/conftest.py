@@ -21,11 +21,6 @@ from tests import factories
 THR = "total-hip-replacement-posterior"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff_client(client, therapist):
     client.force_login(therapist.user)

@@ -72,7 +72,6 @@ def _schema() -> schemathesis.BaseSchema:
 
 @pytest.fixture
 def seeded(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     rates = dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/min")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     clinic = factories.ClinicFactory()

@@ -28,11 +28,6 @@ MODELS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed(today: dt.date = TODAY, **options) -> str:
     out = io.StringIO()
     call_command("seed_demo", today=today, stdout=out, **options)
