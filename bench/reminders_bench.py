@@ -2,10 +2,11 @@
 
 Seeds a separate database (`stride_bench_reminders` by default; created if missing, migrated,
 reused while the patient count matches), then times `dispatch_due_reminders`: selection, bulk
-rows and enqueueing one `send_reminder_task` per reminder into Redis, counting the SQL queries.
-Then a second dispatch with nothing left to do (the cost of every 5-minute tick). With
+rows and enqueueing one `send_reminders_task` per batch of reminders into Redis, counting the SQL
+queries. Then a second dispatch with nothing left to do (the cost of every 5-minute tick). With
 `--deliver N`, a real worker (2 prefork processes, recording channel) delivers N reminders and
-the rate is reported.
+the rate is reported, with the CPU time per reminder of the worker's processes and of PostgreSQL
+as a whole (a shared machine moves the rate; CPU time per reminder moves less).
 
     python bench/reminders_bench.py --patients 100000 --deliver 3000 --record docs/benchmarks.md
 
@@ -91,7 +92,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import DatabaseError, connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -253,6 +254,60 @@ def timed_dispatch() -> dict:
     }
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> dict[int, list[str]]:
+    """/proc/<pid>/stat of every process, fields after the command name (state is [0])."""
+    stats = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (
+                    Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                )
+            except OSError:
+                continue
+    return stats
+
+
+def _cpu(fields: list[str], *, children: bool = False) -> float:
+    """User + system CPU seconds; with `children`, also those of its reaped children."""
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / CLOCK_TICKS
+
+
+def _postmaster_pid() -> int | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW data_directory")
+            data_directory = cursor.fetchone()[0]
+        return int(Path(data_directory, "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, DatabaseError):
+        return None  # not a superuser, or PostgreSQL runs elsewhere
+
+
+def _cpu_snapshot(worker_pid: int, postmaster: int | None) -> dict[str, float | None]:
+    """CPU seconds so far: the worker (its session: main process and pool), all of PostgreSQL
+    (live processes, plus backends that exited: the postmaster reaps them) and the machine."""
+    stats = _proc_stats()
+    postgres = None
+    if postmaster in stats:
+        postgres = _cpu(stats[postmaster], children=True) + sum(
+            _cpu(fields) for fields in stats.values() if int(fields[1]) == postmaster
+        )
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split()[1:9]
+    )
+    return {
+        "worker": sum(_cpu(fields) for fields in stats.values() if int(fields[3]) == worker_pid),
+        "postgres": postgres,
+        "machine": (user + nice + system + irq + softirq + steal) / CLOCK_TICKS,
+    }
+
+
 def deliver(count: int) -> dict:
     """Start one worker (2 processes) with the recording channel; time `count` deliveries."""
     record_dir = Path(tempfile.mkdtemp(prefix="stride-bench-deliveries-"))
@@ -286,6 +341,7 @@ def deliver(count: int) -> dict:
         start_new_session=True,
     )
     delivered_dir = record_dir / "delivered"
+    postmaster = _postmaster_pid()
 
     def delivered() -> int:
         # Counted without reading the files: this loop shares the CPUs with the worker.
@@ -297,14 +353,36 @@ def deliver(count: int) -> dict:
         while time.monotonic() < deadline:
             done = delivered()
             if done and first is None:
-                first = (time.perf_counter(), done)  # from the first delivery: no startup time
+                # From the first delivery: no startup time.
+                first = (time.perf_counter(), done, _cpu_snapshot(worker.pid, postmaster))
             if done >= count:
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
         elapsed = time.perf_counter() - first[0]
+        cpu_end = _cpu_snapshot(worker.pid, postmaster)
+        done_at_end = delivered()
         done = len(recorded_deliveries(record_dir))
-        rate = (done - first[1]) / elapsed if elapsed else 0.0
-        return {"delivered": done, "seconds": round(elapsed, 2), "per_second": round(rate, 1)}
+        in_window = done_at_end - first[1]
+        rate = in_window / elapsed if elapsed else 0.0
+        cpu = {
+            key: None if first[2][key] is None else cpu_end[key] - first[2][key] for key in cpu_end
+        }
+        return {
+            "delivered": done,
+            "seconds": round(elapsed, 2),
+            "per_second": round(rate, 1),
+            "cpu_ms_per_reminder": {
+                "worker": round(cpu["worker"] / in_window * 1000, 3),
+                # All of PostgreSQL, so anything else using it meanwhile counts too.
+                "postgres_all_databases": (
+                    None
+                    if cpu["postgres"] is None
+                    else round(cpu["postgres"] / in_window * 1000, 3)
+                ),
+            },
+            # Everything else running meanwhile shows here: 2 cores give 2 s per second.
+            "machine_busy_cores": round(cpu["machine"] / elapsed, 2) if elapsed else None,
+        }
     finally:
         worker.terminate()
         try:
@@ -361,7 +439,8 @@ def record(path: Path, patients: int, first: dict, idle: dict, delivery: dict | 
         text += (
             f"\n{header}\n\n"
             "One `dispatch_due_reminders()` with every patient due: selection, `Reminder` rows "
-            "(bulk), and one `send_reminder_task` message per reminder enqueued into Redis. "
+            "(bulk), and one `send_reminders_task` message per batch of reminders enqueued "
+            "into Redis. "
             '"Idle tick" is the next dispatch, with nothing left to do. Delivery: one '
             "`celery worker --concurrency=2` to the recording channel.\n\n"
             "| date | machine | versions | due patients | dispatch | queries | idle tick "

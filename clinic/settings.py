@@ -204,11 +204,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Queues: `reminders` (one message per reminder to send), `alerts`, `default` (dispatch, digests).
+# Queues: `reminders` (one message per batch of reminders to send), `alerts`, `default`
+# (dispatch, digests).
+STRIDE_REMINDER_QUEUE = env.str("STRIDE_REMINDER_QUEUE", default="reminders")
 CELERY_TASK_ROUTES = {
-    "programs.tasks.send_reminder_task": {
-        "queue": env.str("STRIDE_REMINDER_QUEUE", default="reminders")
-    },
+    "programs.tasks.send_reminders_task": {"queue": STRIDE_REMINDER_QUEUE},
+    "programs.tasks.send_reminder_task": {"queue": STRIDE_REMINDER_QUEUE},
     "programs.tasks.evaluate_session_alerts_task": {"queue": "alerts"},
     "programs.tasks.evaluate_measure_alerts_task": {"queue": "alerts"},
     "programs.tasks.sweep_alerts_task": {"queue": "alerts"},
@@ -258,7 +259,10 @@ STRIDE_REMINDER_RECORD_DIR = env.str("STRIDE_REMINDER_RECORD_DIR", default="")
 STRIDE_REMINDER_RECORD_DELAY = env.float("STRIDE_REMINDER_RECORD_DELAY", default=0.0)
 STRIDE_REMINDER_DISPATCH_EVERY_MINUTES = 5  # matches the beat schedule above
 STRIDE_REMINDER_BATCH_SIZE = env.int("STRIDE_REMINDER_BATCH_SIZE", default=2000)
-# Hard time limit of one send; a claim ("sending") older than this plus a margin is abandoned.
+# Reminders per send message: one claim, a few queries and one Celery message per batch.
+STRIDE_REMINDER_SEND_BATCH_SIZE = env.int("STRIDE_REMINDER_SEND_BATCH_SIZE", default=200)
+# Hard time limit of one send batch; a claim ("sending") older than this plus a margin is
+# abandoned.
 STRIDE_REMINDER_SEND_TIME_LIMIT = env.int("STRIDE_REMINDER_SEND_TIME_LIMIT", default=60)
 STRIDE_REMINDER_MAX_ATTEMPTS = env.int("STRIDE_REMINDER_MAX_ATTEMPTS", default=6)
 # Pending/sending rows older than this are enqueued again by the next dispatch (lost messages).

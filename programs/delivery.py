@@ -1,7 +1,9 @@
 """How a reminder reaches a patient: the message (a pure function of its content) and channels.
 
 A channel has one method, `send(reminder, message)`, and raises `DeliveryError` when the message
-did not go out (`permanent=True` when trying again cannot help, e.g. no address). Which backend
+did not go out (`permanent=True` when trying again cannot help, e.g. no address). A sender makes
+one channel object per batch of reminders and calls its optional `close()` after the batch, so a
+channel may keep a connection open between sends. Which backend
 serves each patient channel (`email`, `sms`, `push`) is `settings.STRIDE_REMINDER_CHANNELS`:
 
 - `email`: Django's e-mail framework, plain text with an HTML alternative;
@@ -22,13 +24,14 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -88,10 +91,21 @@ class ReminderContent:
 
 @dataclass(frozen=True)
 class ReminderMessage:
+    """What a reminder says; the e-mail bodies are rendered when a channel first reads them
+    (the SMS, push and webhook channels never do)."""
+
     subject: str
-    text: str  # plain-text e-mail body
-    html: str
     short_text: str  # SMS / push body
+    template_context: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def text(self) -> str:
+        """The plain-text e-mail body."""
+        return render_to_string("email/reminder.txt", self.template_context)
+
+    @cached_property
+    def html(self) -> str:
+        return render_to_string("email/reminder.html", self.template_context)
 
 
 def build_reminder_message(content: ReminderContent) -> ReminderMessage:
@@ -116,12 +130,7 @@ def build_reminder_message(content: ReminderContent) -> ReminderMessage:
     listing = ", ".join(f"{line.name} {line.sets}×{line.reps}" for line in content.exercises[:3])
     more = f" and {count - 3} more" if count > 3 else ""
     short_text = f"{opening} {count} exercise{'s' if count != 1 else ''}: {listing}{more}."
-    return ReminderMessage(
-        subject=subject,
-        text=render_to_string("email/reminder.txt", context),
-        html=render_to_string("email/reminder.html", context),
-        short_text=short_text[:320],
-    )
+    return ReminderMessage(subject=subject, short_text=short_text[:320], template_context=context)
 
 
 def idempotency_key(reminder: "Reminder") -> str:
@@ -150,7 +159,13 @@ class ConsoleChannel:
 
 
 class EmailChannel:
-    """Django e-mail: plain text plus an HTML alternative, to the patient's address."""
+    """Django e-mail: plain text plus an HTML alternative, to the patient's address.
+
+    One connection to the mail server for all the sends of a batch, reopened after a failure.
+    """
+
+    def __init__(self) -> None:
+        self.connection: Any = None
 
     def send(self, reminder: "Reminder", message: ReminderMessage) -> None:
         address = reminder.patient.email
@@ -165,9 +180,22 @@ class EmailChannel:
         )
         email.attach_alternative(message.html, "text/html")
         try:
+            if self.connection is None:
+                self.connection = get_connection(fail_silently=False)
+                self.connection.open()
+            email.connection = self.connection
             email.send(fail_silently=False)
         except Exception as exc:  # SMTP and socket errors alike: try again later
+            self.close()
             raise DeliveryError(f"E-mail not sent: {exc!r}") from exc
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # a broken connection: nothing left to close
+                logger.debug("Closing the mail connection failed.", exc_info=True)
 
 
 def webhook_signature(secret: str, body: bytes) -> str:
@@ -206,6 +234,7 @@ class WebhookChannel:
             raise ImproperlyConfigured(
                 "The webhook channel needs STRIDE_REMINDER_WEBHOOK_URL and _SECRET."
             )
+        self.session = requests.Session()  # keep-alive across the sends of a batch
 
     def send(self, reminder: "Reminder", message: ReminderMessage) -> None:
         if reminder.channel == "sms" and not reminder.patient.phone:
@@ -217,7 +246,7 @@ class WebhookChannel:
             IDEMPOTENCY_HEADER: idempotency_key(reminder),
         }
         try:
-            response = requests.post(
+            response = self.session.post(
                 self.url,
                 data=body,
                 headers=headers,
@@ -234,6 +263,9 @@ class WebhookChannel:
                 permanent=not retryable,
             )
 
+    def close(self) -> None:
+        self.session.close()
+
 
 class RecordingChannel:
     """Writes one file per delivery (tests, benchmarks); a `started/` marker comes first.
@@ -248,11 +280,15 @@ class RecordingChannel:
             raise ImproperlyConfigured("The recording channel needs STRIDE_REMINDER_RECORD_DIR.")
         self.directory = Path(directory)
         self.delay = settings.STRIDE_REMINDER_RECORD_DELAY if delay is None else delay
+        self.started = self.directory / "started"
+        self.delivered = self.directory / "delivered"
+        self.started.mkdir(parents=True, exist_ok=True)
+        self.delivered.mkdir(parents=True, exist_ok=True)
 
     def send(self, reminder: "Reminder", message: ReminderMessage) -> None:
         stamp = f"{reminder.pk}-{uuid.uuid4().hex}"
         started = {"at": time.time(), "pid": os.getpid()}
-        _write_atomically(self.directory / "started" / stamp, json.dumps(started).encode())
+        _write_atomically(self.started / stamp, json.dumps(started).encode())
         if self.delay:
             time.sleep(self.delay)
         record = {
@@ -264,13 +300,10 @@ class RecordingChannel:
             "pid": os.getpid(),
             "subject": message.subject,
         }
-        _write_atomically(
-            self.directory / "delivered" / f"{stamp}.json", json.dumps(record).encode()
-        )
+        _write_atomically(self.delivered / f"{stamp}.json", json.dumps(record).encode())
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.part")
     partial.write_bytes(data)
     partial.replace(path)

@@ -16,13 +16,18 @@ Rows, not messages, are the source of truth. Each (patient, kind, local date) ha
 rows carrying its own `dispatch_id`. Quiet hours, a paused program and fatigue are recorded as
 skipped rows with a reason, so the patient is not reconsidered that day.
 
-Sending (`reminder_send`) claims the row with a conditional UPDATE (pending → sending, or a
-"sending" row whose lease ran out), so one sender at a time holds it and a sent row is never
-sent again. The lease is the task's hard time limit plus a margin, measured on the database
-clock: after it, the holder is certainly dead, and the message redelivered by `acks_late` +
-`reject_on_worker_lost` (or re-enqueued by the next dispatch) may claim the row again.
+Sending (`reminders_send`, one Celery message per batch of ids) claims the batch with one
+conditional UPDATE … RETURNING (pending → sending, or a "sending" row whose lease ran out), so one
+sender at a time holds each row and a sent row is never sent again. Each claim increments the
+row's `attempts`, the sender's fencing token for every later write. The lease is the task's hard
+time limit plus a margin, measured on the database clock: after it, the holder is certainly dead,
+and the message redelivered by `acks_late` + `reject_on_worker_lost` (or re-enqueued by the next
+dispatch) may claim the row again. The batch is loaded with its send-time checks and content in
+a fixed number of queries; each reminder's outcome is recorded right after its send, alone, so
+one failure neither fails nor re-sends the others. `reminder_send` is a batch of one.
 """
 
+from .claims import send_lease
 from .dispatch import DispatchResult, dispatch_due_reminders
 from .rules import (
     FatigueDecision,
@@ -33,9 +38,16 @@ from .rules import (
     in_quiet_hours,
     local_clock,
 )
-from .sending import ReminderBusy, reminder_content, reminder_send, send_lease
+from .sending import (
+    BatchSendResult,
+    ReminderBusy,
+    reminder_content,
+    reminder_send,
+    reminders_send,
+)
 
 __all__ = [
+    "BatchSendResult",
     "DispatchResult",
     "FatigueDecision",
     "LocalClock",
@@ -48,5 +60,6 @@ __all__ = [
     "local_clock",
     "reminder_content",
     "reminder_send",
+    "reminders_send",
     "send_lease",
 ]

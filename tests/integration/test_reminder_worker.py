@@ -7,6 +7,7 @@ Workers deliver through the recording channel: one file per delivery in `tmp_pat
 here from outside the worker. "Exactly once" is checked as: every reminder recorded, none twice.
 """
 
+import base64
 import datetime as dt
 import json
 import os
@@ -22,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import kombu.exceptions
 import kombu.pools
 import pytest
 import redis
@@ -33,6 +35,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from clinic.celery import app
+from patients.models import Patient
+from programs.delivery import DeliveryError, RecordingChannel
 from programs.models import Reminder
 from programs.reminders import dispatch, dispatch_due_reminders
 from tests import factories
@@ -81,7 +85,13 @@ def _configure_producer(url: str, routes: dict) -> None:
 
 
 def _use_broker(url: str, queue: str) -> None:
-    _configure_producer(url, {"programs.tasks.send_reminder_task": {"queue": queue}})
+    _configure_producer(
+        url,
+        {
+            "programs.tasks.send_reminders_task": {"queue": queue},
+            "programs.tasks.send_reminder_task": {"queue": queue},
+        },
+    )
 
 
 class Broker:
@@ -91,7 +101,18 @@ class Broker:
         self.client = redis.Redis.from_url(url)
 
     def queued(self) -> int:
+        """Messages waiting in the queue (one per batch of reminders)."""
         return self.client.llen(self.queue)
+
+    def queued_reminders(self) -> Counter:
+        """How often each reminder id appears in the waiting messages."""
+        ids: Counter = Counter()
+        for raw in self.client.lrange(self.queue, 0, -1):
+            message = json.loads(raw)
+            assert message["headers"]["task"] == "programs.tasks.send_reminders_task"
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            ids.update(args[0])
+        return ids
 
 
 @pytest.fixture
@@ -117,11 +138,14 @@ def broker():
 class Worker:
     """One `celery worker` process group; killed or stopped by the test or the fixture."""
 
-    def __init__(self, broker: Broker, record_dir: Path, log_dir: Path, delay: float) -> None:
+    def __init__(
+        self, broker: Broker, record_dir: Path, log_dir: Path, delay: float, channel: str
+    ) -> None:
         self.broker = broker
         self.record_dir = record_dir
         self.log_dir = log_dir
         self.delay = delay
+        self.channel = channel
         self.process: subprocess.Popen | None = None
         self.name = ""
 
@@ -142,7 +166,9 @@ class Worker:
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
             "CELERY_UNACKED_RESTORE_THROTTLE": "1",
             "STRIDE_REMINDER_QUEUE": self.broker.queue,
-            "STRIDE_REMINDER_CHANNELS": "email=recording,sms=recording,push=recording",
+            "STRIDE_REMINDER_CHANNELS": ",".join(
+                f"{name}={self.channel}" for name in ("email", "sms", "push")
+            ),
             "STRIDE_REMINDER_RECORD_DIR": str(self.record_dir),
             "STRIDE_REMINDER_RECORD_DELAY": str(self.delay),
             "STRIDE_REMINDER_SEND_TIME_LIMIT": str(SEND_TIME_LIMIT),
@@ -183,8 +209,12 @@ class Worker:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise AssertionError(f"worker exited early:\n{self.log()}")
-                if control.control.ping(destination=[self.name], timeout=0.5):
-                    return
+                try:
+                    if control.control.ping(destination=[self.name], timeout=0.5):
+                        return
+                except (redis.ConnectionError, kombu.exceptions.OperationalError):
+                    # A pooled connection from before a broker restart: the next try reconnects.
+                    time.sleep(0.2)
             raise AssertionError(f"worker not ready after {timeout} s:\n{self.log()}")
         finally:
             control.close()
@@ -216,8 +246,10 @@ def start_worker(transactional_db, broker, tmp_path):
     record_dir = tmp_path / "deliveries"
     record_dir.mkdir()
 
-    def start(*, delay: float = 0.0, on: Broker | None = None) -> Worker:
-        worker = Worker(on or broker, record_dir, tmp_path, delay)
+    def start(
+        *, delay: float = 0.0, on: Broker | None = None, channel: str = "recording"
+    ) -> Worker:
+        worker = Worker(on or broker, record_dir, tmp_path, delay, channel)
         workers.append(worker)
         return worker.start()
 
@@ -225,6 +257,26 @@ def start_worker(transactional_db, broker, tmp_path):
     yield start
     for worker in workers:
         worker.stop()
+
+
+class FailOnceChannel(RecordingChannel):
+    """The recording channel, but reminders of patients named Flaky fail their first attempt.
+
+    The worker loads it by its dotted path; the marker file makes "first" hold across the
+    worker's processes.
+    """
+
+    def send(self, reminder, message):
+        if reminder.patient.first_name == "Flaky":
+            marker = self.directory / "failed-once" / str(reminder.pk)
+            marker.parent.mkdir(exist_ok=True)
+            try:
+                marker.touch(exist_ok=False)
+            except FileExistsError:
+                pass
+            else:
+                raise DeliveryError("provider timed out")
+        super().send(reminder, message)
 
 
 def delivered_ids(record_dir: Path) -> Counter:
@@ -299,6 +351,37 @@ def test_dispatch_for_n_patients_delivers_exactly_n_messages(due_patients, start
     assert set(deliveries.values()) == {1}
     assert set(Reminder.objects.values_list("attempts", flat=True)) == {1}
     assert broker.queued() == 0
+
+
+def test_a_failed_delivery_is_retried_alone_and_the_rest_of_its_batch_goes_out_once(
+    due_patients, start_worker, broker
+):
+    patients = due_patients(6)
+    Patient.objects.filter(pk=patients[2].pk).update(first_name="Flaky")
+    worker = start_worker(channel=f"{__name__}.FailOnceChannel")
+
+    dispatch_due_reminders()  # one message: the six reminders are one batch
+
+    wait_for(all_sent(6), 30, "not every reminder was sent", [worker])
+    deliveries = delivered_ids(start_worker.record_dir)
+    assert set(deliveries) == set(Reminder.objects.values_list("pk", flat=True))
+    assert set(deliveries.values()) == {1}
+    flaky = Reminder.objects.get(patient=patients[2])
+    assert flaky.attempts == 2  # failed once, then sent by the retry message
+    assert flaky.last_error == ""
+    assert set(Reminder.objects.exclude(pk=flaky.pk).values_list("attempts", flat=True)) == {1}
+    assert (start_worker.record_dir / "failed-once" / str(flaky.pk)).exists()
+
+
+def test_dispatch_enqueues_one_message_per_batch_of_reminders(due_patients, broker, settings):
+    settings.STRIDE_REMINDER_SEND_BATCH_SIZE = 4
+    due_patients(10)
+
+    result = dispatch_due_reminders()
+
+    assert result.enqueued == 10
+    assert broker.queued() == 3  # 4 + 4 + 2
+    assert broker.queued_reminders() == Counter(Reminder.objects.values_list("pk", flat=True))
 
 
 def test_a_worker_killed_mid_send_is_replaced_and_every_reminder_goes_out_once(
@@ -407,9 +490,10 @@ def test_a_redis_restart_between_dispatch_and_delivery_loses_nothing(
     due_patients(8)
 
     dispatch_due_reminders()  # no worker yet: all 8 wait in Redis
-    assert own.queued() == 8
+    reminder_ids = set(Reminder.objects.values_list("pk", flat=True))
+    assert own.queued_reminders() == Counter(reminder_ids)
     private_redis.restart()
-    assert own.queued() == 8
+    assert own.queued_reminders() == Counter(reminder_ids)
 
     workers = [start_worker(on=own, delay=0.3)]
     wait_for(lambda: delivered_ids(start_worker.record_dir), 20, "no delivery", workers)
@@ -465,4 +549,5 @@ def test_two_dispatchers_at_the_same_moment_create_and_enqueue_each_reminder_onc
     assert sorted(result.created["session"] for result in results) == [0, 30]
     assert Reminder.objects.count() == 30
     assert Reminder.objects.values("patient_id").distinct().count() == 30
-    assert broker.queued() == 30  # each reminder enqueued once, by the run that created it
+    # Each reminder enqueued once, by the run that created it.
+    assert broker.queued_reminders() == Counter(Reminder.objects.values_list("pk", flat=True))
