@@ -273,6 +273,12 @@ def exercise_completion(prescription: Prescription, start: dt.date, end: dt.date
     return min(1.0, done / prescribed)
 
 
+def program_sessions_by_day(prescription: Prescription, *, today: dt.date) -> dict[dt.date, int]:
+    """Sessions per local date from the program's start to today (or its completion)."""
+    end = min(today, prescription.completed_on or today) + ONE_DAY
+    return sessions_by_day([prescription.pk], prescription.start_date, end).get(prescription.pk, {})
+
+
 def prescription_adherence(
     prescription: Prescription,
     *,
@@ -280,17 +286,28 @@ def prescription_adherence(
     on_track_threshold: float | None = None,
     recent_days: int | None = None,
     phase_names: dict[int, str] | None = None,
+    schedule: Schedule | None = None,
+    done_by_day: dict[dt.date, int] | None = None,
 ) -> PrescriptionAdherence:
-    """Everything about one program's adherence, from a handful of queries."""
+    """Everything about one program's adherence, from a handful of queries.
+
+    `schedule` and `done_by_day` (`program_sessions_by_day`) save their queries when the
+    caller has read them already.
+    """
     clinic = prescription.patient.clinic
     today = today or prescription.patient.local_date()
     threshold = float(
         on_track_threshold if on_track_threshold is not None else clinic.adherence_on_track
     )
     recent_days = recent_days or clinic.adherence_window_days
-    schedule = schedules_for([prescription])[prescription.pk]
+    if schedule is None:
+        schedule = schedules_for([prescription])[prescription.pk]
     end = min(today, prescription.completed_on or today) + ONE_DAY
-    done = sessions_by_day([prescription.pk], prescription.start_date, end).get(prescription.pk, {})
+    done = (
+        done_by_day
+        if done_by_day is not None
+        else program_sessions_by_day(prescription, today=today)
+    )
 
     overall = window_from_days(schedule, done, prescription.start_date, end, today)
     recent_start = max(prescription.start_date, today - dt.timedelta(days=recent_days - 1))

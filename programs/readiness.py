@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from patients import instruments
 from patients.selectors import latest_measure
 
-from .adherence import adherence_between
+from .adherence import Schedule, adherence_between, window_from_days
 from .models import Prescription, SessionLog
 from .pain import session_pain_value
 
@@ -37,9 +37,17 @@ class PhaseReadiness:
 
 
 def phase_readiness(
-    prescription: Prescription, *, today: dt.date | None = None
+    prescription: Prescription,
+    *,
+    today: dt.date | None = None,
+    schedule: Schedule | None = None,
+    done_by_day: dict[dt.date, int] | None = None,
 ) -> PhaseReadiness | None:
-    """Evaluate the current phase's criteria; None for a custom program or a closed one."""
+    """Evaluate the current phase's criteria; None for a custom program or a closed one.
+
+    `schedule` and `done_by_day` (`program_sessions_by_day`, as for the program's adherence)
+    save re-reading them for the adherence criterion.
+    """
     phase = prescription.current_phase
     if phase is None or prescription.status == Prescription.Status.COMPLETED:
         return None
@@ -84,9 +92,11 @@ def phase_readiness(
             )
         )
     if phase.min_adherence is not None:
-        window = adherence_between(
-            prescription, prescription.phase_started_on, today + dt.timedelta(days=1), today=today
-        )
+        start, end = prescription.phase_started_on, today + dt.timedelta(days=1)
+        if schedule is not None and done_by_day is not None:
+            window = window_from_days(schedule, done_by_day, start, end, today)
+        else:
+            window = adherence_between(prescription, start, end, today=today)
         ratio = window.ratio
         criteria.append(
             Criterion(

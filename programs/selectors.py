@@ -25,7 +25,13 @@ from clinic.models import Clinic
 from patients.models import Patient
 from patients.selectors import MeasureSeries, measure_series
 
-from .adherence import PrescriptionAdherence, prescription_adherence, recent_adherence
+from .adherence import (
+    PrescriptionAdherence,
+    Schedule,
+    prescription_adherence,
+    program_sessions_by_day,
+    recent_adherence,
+)
 from .models import (
     Alert,
     ExerciseLog,
@@ -100,26 +106,37 @@ def patient_progress(patient: Patient, *, today: dt.date | None = None) -> Patie
             open_alerts=open_alerts,
             alerts=alerts,
         )
+    prescription.patient = patient  # the caller's instance, with its clinic: no re-read
+    # The plan and the sessions per day are read once, for adherence and for readiness.
     periods = list(
-        PrescriptionPeriod.objects.filter(
-            prescription=prescription, kind=PrescriptionPeriod.Kind.PHASE
-        )
+        PrescriptionPeriod.objects.filter(prescription=prescription)
         .select_related("phase")
         .order_by("started_on", "id")
     )
-    phase_names = {p.phase_id: p.phase.name for p in periods if p.phase_id}
+    schedule = Schedule.from_periods(prescription, periods)
+    done_by_day = program_sessions_by_day(prescription, today=today)
+    phases = [p for p in periods if p.kind == PrescriptionPeriod.Kind.PHASE]
+    phase_names = {p.phase_id: p.phase.name for p in phases if p.phase_id}
     return PatientProgress(
         patient=patient,
         today=today,
         prescription=prescription,
-        adherence=prescription_adherence(prescription, today=today, phase_names=phase_names),
+        adherence=prescription_adherence(
+            prescription,
+            today=today,
+            phase_names=phase_names,
+            schedule=schedule,
+            done_by_day=done_by_day,
+        ),
         pain=pain_trend(prescription, today=today),
-        readiness=phase_readiness(prescription, today=today),
+        readiness=phase_readiness(
+            prescription, today=today, schedule=schedule, done_by_day=done_by_day
+        ),
         measures=measure_series(patient),
         open_alerts=open_alerts,
         alerts=alerts,
         phase_changes=[
-            PhaseChange(day=p.started_on, phase_name=p.phase.name) for p in periods[1:] if p.phase
+            PhaseChange(day=p.started_on, phase_name=p.phase.name) for p in phases[1:] if p.phase
         ],
     )
 

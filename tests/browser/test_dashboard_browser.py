@@ -122,6 +122,9 @@ def therapist_reviews_a_red_flag_patient(live_server, page):
     assert page.evaluate("document.querySelector('#chart-pain').data.length > 0")
     assert page.evaluate("document.querySelector('#chart-pain').data[2].name") == "7-day mean"
     page.wait_for_selector("#chart-adherence[data-rendered]")
+    page.wait_for_selector("#chart-outcomes[data-rendered]")
+    assert page.evaluate("document.querySelector('#chart-adherence').data[0].type") == "heatmap"
+    assert page.evaluate("document.querySelector('#chart-outcomes').data.length > 0")
     save_screenshot(page, "patient")
 
     # Acknowledge the red flag with a note.
@@ -140,6 +143,13 @@ def therapist_reviews_a_red_flag_patient(live_server, page):
     page.wait_for_selector(".message:has-text('Moved to phase')")
     program.refresh_from_db()
     assert program.current_phase.order == 2
+    # The page after the change is not the one cached before it: the pain chart marks it.
+    page.wait_for_selector("#chart-pain[data-rendered]")
+    phase_marks = page.evaluate(
+        "document.querySelector('#chart-pain').layout.shapes"
+        ".filter(function (shape) { return shape.name === 'Phase change'; }).length"
+    )
+    assert phase_marks >= 1
 
     # Export the sessions as CSV.
     with page.expect_download() as download_info:

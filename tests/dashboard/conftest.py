@@ -2,6 +2,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from patients.models import Patient
@@ -19,6 +20,14 @@ from programs.services import program_assign
 from tests import factories
 
 THR = "total-hip-replacement-posterior"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The patient page caches per patient: test databases reuse ids, so start each test empty."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

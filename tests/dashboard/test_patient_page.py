@@ -1,6 +1,7 @@
 import datetime as dt
 import json
 import re
+import zoneinfo
 
 import pytest
 from django.db import connection
@@ -8,15 +9,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patients.models import MeasureResponse
+from programs.alerts import alert_acknowledge, alert_open
 from programs.models import Alert
 from programs.services import phase_advance, program_assign
+from tests import factories
 
 from .conftest import add_sessions
 
 pytestmark = pytest.mark.django_db
 
 # Fixed whatever the number of sessions: the selectors aggregate in SQL, history is paginated.
-PATIENT_PAGE_MAX_QUERIES = 32
+# A first view computes the progress (24); a cached one reads only the data version (14).
+PATIENT_PAGE_MAX_QUERIES = 24
+CACHED_PATIENT_PAGE_MAX_QUERIES = 14
 
 
 def embedded_figures(response) -> dict[str, dict]:
@@ -176,3 +181,48 @@ def test_analytics_page(staff_client, clinic, patient, thr_prescription):
     assert box["type"] == "box"
     assert box["y"] == [pytest.approx(-3.0)]
     assert response.context["data"].open_alerts == 1
+
+
+def test_session_history_rows_show_each_session_and_its_entries(
+    staff_client, clinic, patient, thr_prescription
+):
+    (latest, *_) = add_sessions(thr_prescription, 3, notes="Stiff <morning>")
+    skipped, done = latest.entries.order_by("id")[:2]  # add_sessions skips every fifth
+    skipped.skipped_reason = "Too <b>sore</b>"
+    skipped.save(update_fields=["skipped_reason"])
+    page = staff_client.get(reverse("dashboard:patient", args=[patient.pk]))
+    content = page.content.decode()
+    performed = latest.performed_at.astimezone(zoneinfo.ZoneInfo(clinic.timezone))
+    day = latest.local_date
+    assert (
+        f'<time datetime="{performed.isoformat()}">{day:%a} {day.day} {day:%b %Y}</time>' in content
+    )
+    entries = latest.entries.count()
+    done_count = latest.entries.filter(completed=True).count()
+    assert f"<summary>{done_count} of {entries} done</summary>" in content
+
+    def entry_html(state: str, mark: str, name: str, summary: str) -> str:
+        return (
+            rf'<li class="{state}">\s*<span aria-label="{state}">{mark}</span>\s*'
+            rf'{re.escape(name)}\s*<small class="muted">{re.escape(summary)}</small>'
+        )
+
+    name = done.prescribed_exercise.exercise.name
+    assert re.search(entry_html("done", "✓", name, f"{done.sets_done} × {done.reps_done}"), content)
+    name = skipped.prescribed_exercise.exercise.name
+    assert re.search(
+        entry_html("skipped", "✗", name, "skipped: Too &lt;b&gt;sore&lt;/b&gt;"), content
+    )
+    assert "Stiff &lt;morning&gt;" in content
+
+
+def test_an_alert_acknowledged_by_a_since_deleted_account_still_shows(
+    staff_client, clinic, patient
+):
+    colleague = factories.PractitionerFactory(clinic=clinic)
+    alert = alert_open(patient=patient, kind="inactive", severity="warning", message="No sessions")
+    alert_acknowledge(alert=alert, by=colleague.user, note="Called")
+    colleague.user.delete()  # acknowledged_by is set to NULL
+    response = staff_client.get(reverse("dashboard:patient", args=[patient.pk]))
+    assert response.status_code == 200
+    assert "by someone: “Called”" in response.content.decode()

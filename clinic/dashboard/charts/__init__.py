@@ -1,4 +1,5 @@
-"""Plotly figure builders for the dashboard: pure functions from selector output to a figure.
+"""Plotly figure builders for the dashboard: pure functions from selector output to a figure
+spec (a plain `{"data": [...], "layout": {...}}` dict, the JSON plotly.js draws).
 
 They never query (their tests build them from plain dataclasses), and each figure has a
 companion table with the same numbers, shown under the chart for screen readers and print.
@@ -15,7 +16,7 @@ from .clinic import (
     pain_change_figure,
     pain_change_table,
 )
-from .common import OKABE_ITO, Chart, DataTable
+from .common import OKABE_ITO, Chart, DataTable, Figure, figure_json
 from .outcomes import outcome_mcid, outcome_scores_figure, outcome_scores_table
 from .patient import (
     adherence_figure,
@@ -29,6 +30,7 @@ __all__ = [
     "OKABE_ITO",
     "Chart",
     "DataTable",
+    "Figure",
     "adherence_figure",
     "adherence_histogram_counts",
     "adherence_histogram_figure",
@@ -36,6 +38,7 @@ __all__ = [
     "adherence_table",
     "alerts_per_week_figure",
     "alerts_per_week_table",
+    "figure_json",
     "outcome_mcid",
     "outcome_scores_figure",
     "outcome_scores_table",

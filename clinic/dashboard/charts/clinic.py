@@ -3,8 +3,6 @@
 import textwrap
 from collections.abc import Mapping, Sequence
 
-import plotly.graph_objects as go
-
 from programs.models import Alert
 from programs.selectors import AlertWeek
 
@@ -19,6 +17,7 @@ from .common import (
     SKY_BLUE,
     VERMILLION,
     DataTable,
+    Figure,
     day_label,
     new_figure,
     no_data,
@@ -50,7 +49,7 @@ def _bin_label(index: int) -> str:
 
 def adherence_histogram_figure(
     ratios: Sequence[float], *, on_track: float, alert_below: float, window_days: int
-) -> go.Figure:
+) -> Figure:
     figure = new_figure(
         "Adherence across active patients",
         height=460,
@@ -73,29 +72,32 @@ def adherence_histogram_figure(
         indexes = [i for i in range(len(counts)) if low * 100 <= i * HISTOGRAM_BIN < high * 100]
         if not indexes:
             continue
-        figure.add_trace(
-            go.Bar(
-                name=name,
-                x=[i * HISTOGRAM_BIN + HISTOGRAM_BIN / 2 for i in indexes],
-                y=[counts[i] for i in indexes],
-                width=HISTOGRAM_BIN * 0.94,
-                marker={"color": colour},
-                customdata=[_bin_label(i) for i in indexes],
-                hovertemplate="%{customdata}: %{y} patients<extra></extra>",
-            )
+        figure["data"].append(
+            {
+                "customdata": [_bin_label(i) for i in indexes],
+                "hovertemplate": "%{customdata}: %{y} patients<extra></extra>",
+                "marker": {"color": colour},
+                "name": name,
+                "width": HISTOGRAM_BIN * 0.94,
+                "x": [i * HISTOGRAM_BIN + HISTOGRAM_BIN / 2 for i in indexes],
+                "y": [counts[i] for i in indexes],
+                "type": "bar",
+            }
         )
-    figure.add_shape(
-        type="line",
-        xref="x",
-        x0=on_track * 100,
-        x1=on_track * 100,
-        yref="paper",
-        y0=0,
-        y1=1,
-        line={"color": BLACK, "width": 1.5, "dash": "dash"},
-        name=f"On-track line ({on_track:.0%})",
-        showlegend=True,
-    )
+    figure["layout"]["shapes"] = [
+        {
+            "line": {"color": BLACK, "dash": "dash", "width": 1.5},
+            "name": f"On-track line ({on_track:.0%})",
+            "showlegend": True,
+            "type": "line",
+            "x0": on_track * 100,
+            "x1": on_track * 100,
+            "xref": "x",
+            "y0": 0,
+            "y1": 1,
+            "yref": "paper",
+        }
+    ]
     if not ratios:
         no_data(figure, "No active patient has sessions planned in the window")
     return figure
@@ -110,7 +112,7 @@ def adherence_histogram_table(ratios: Sequence[float]) -> DataTable:
     )
 
 
-def pain_change_figure(changes_by_protocol: Mapping[str, Sequence[float]]) -> go.Figure:
+def pain_change_figure(changes_by_protocol: Mapping[str, Sequence[float]]) -> Figure:
     """Box plot per protocol of (current 7-day mean − first-week baseline) pain, all points."""
     figure = new_figure(
         "Change in pain since the first week, by protocol",
@@ -122,35 +124,38 @@ def pain_change_figure(changes_by_protocol: Mapping[str, Sequence[float]]) -> go
             "zerolinecolor": "#9aa5b1",
         },
     )
-    figure.add_shape(
-        type="rect",
-        xref="paper",
-        x0=0,
-        x1=1,
-        yref="y",
-        y0=-NPRS_MCID_POINTS,
-        y1=NPRS_MCID_POINTS,
-        fillcolor=BAND,
-        line={"width": 0},
-        layer="below",
-        name=f"Within the NPRS MCID (±{NPRS_MCID_POINTS:g} points); below 0 = less pain",
-        showlegend=True,
-    )
+    figure["layout"]["shapes"] = [
+        {
+            "fillcolor": BAND,
+            "layer": "below",
+            "line": {"width": 0},
+            "name": f"Within the NPRS MCID (±{NPRS_MCID_POINTS:g} points); below 0 = less pain",
+            "showlegend": True,
+            "type": "rect",
+            "x0": 0,
+            "x1": 1,
+            "xref": "paper",
+            "y0": -NPRS_MCID_POINTS,
+            "y1": NPRS_MCID_POINTS,
+            "yref": "y",
+        }
+    ]
     for protocol, changes in changes_by_protocol.items():
-        figure.add_trace(
-            go.Box(
-                name="<br>".join(textwrap.wrap(protocol, 16)),
-                y=list(changes),
-                boxpoints="all",
-                jitter=0.4,
-                pointpos=0,
-                boxmean=True,
-                marker={"color": BLUE, "size": 6, "opacity": 0.75},
-                line={"color": BLUE},
-                fillcolor="rgba(0, 114, 178, 0.12)",
-                showlegend=False,
-                hovertemplate="%{y:+.1f} points<extra>" + protocol + "</extra>",
-            )
+        figure["data"].append(
+            {
+                "boxmean": True,
+                "boxpoints": "all",
+                "fillcolor": "rgba(0, 114, 178, 0.12)",
+                "hovertemplate": "%{y:+.1f} points<extra>" + protocol + "</extra>",
+                "jitter": 0.4,
+                "line": {"color": BLUE},
+                "marker": {"color": BLUE, "opacity": 0.75, "size": 6},
+                "name": "<br>".join(textwrap.wrap(protocol, 16)),
+                "pointpos": 0,
+                "showlegend": False,
+                "y": list(changes),
+                "type": "box",
+            }
         )
     if not changes_by_protocol:
         no_data(figure, "No program has a week of pain scores yet")
@@ -182,7 +187,7 @@ def pain_change_table(changes_by_protocol: Mapping[str, Sequence[float]]) -> Dat
     )
 
 
-def alerts_per_week_figure(weeks: Sequence[AlertWeek]) -> go.Figure:
+def alerts_per_week_figure(weeks: Sequence[AlertWeek]) -> Figure:
     figure = new_figure(
         "Alerts opened per week",
         height=400,
@@ -194,17 +199,18 @@ def alerts_per_week_figure(weeks: Sequence[AlertWeek]) -> go.Figure:
         counts = [week.by_kind.get(kind, 0) for week in weeks]
         if not any(counts):
             continue
-        figure.add_trace(
-            go.Bar(
-                name=label,
-                x=[week.week_start for week in weeks],
-                y=counts,
-                marker={"color": ALERT_COLOURS.get(kind, GREY)},
-                hovertemplate=f"Week of %{{x|%d %b}}<br>{label}: %{{y}}<extra></extra>",
-            )
+        figure["data"].append(
+            {
+                "hovertemplate": f"Week of %{{x|%d %b}}<br>{label}: %{{y}}<extra></extra>",
+                "marker": {"color": ALERT_COLOURS.get(kind, GREY)},
+                "name": label,
+                "x": [week.week_start for week in weeks],
+                "y": counts,
+                "type": "bar",
+            }
         )
     if max((week.total for week in weeks), default=0) <= 10:
-        figure.update_yaxes(dtick=1)  # whole alerts, not 0.5 steps
+        figure["layout"]["yaxis"]["dtick"] = 1  # whole alerts, not 0.5 steps
     if not any(week.total for week in weeks):
         no_data(figure, f"No alerts opened in the last {len(weeks)} weeks")
     return figure

@@ -2,9 +2,7 @@
 
 import datetime as dt
 from collections.abc import Sequence
-
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+from typing import Any
 
 from patients import instruments
 from programs.adherence import PrescriptionAdherence, WeekAdherence
@@ -22,13 +20,15 @@ from .common import (
     ORANGE,
     PURPLE,
     SKY_BLUE,
-    TEMPLATE,
     VERMILLION,
     DataTable,
+    Figure,
+    Trace,
     day_label,
     new_figure,
     no_data,
     percent,
+    stacked_subplots,
 )
 
 PAIN_RANGE = (-0.3, 10.6)
@@ -41,6 +41,37 @@ CALENDAR_CLASSES = (
     ("1 session", SKY_BLUE),
     ("2 or more sessions", BLUE),
 )
+
+# Constant parts of the figures, built once (figures share them: never mutate them).
+PAIN_XAXIS = {"title": {"text": "Date (patient's local day)"}, "type": "date"}
+PAIN_YAXIS = {"title": {"text": "Pain (NPRS, 0–10)"}, "range": list(PAIN_RANGE), "dtick": 2}
+BEFORE_MARKER = {"color": SKY_BLUE, "line": {"width": 2}, "size": 8, "symbol": "circle-open"}
+AFTER_MARKER = {"color": VERMILLION, "size": 7, "symbol": "diamond"}
+MEAN_LINE = {"color": BLUE, "width": 3}
+ALERT_MARKER = {"color": BLACK, "size": 13, "symbol": "triangle-down"}
+NO_LINE = {"width": 0}
+BASELINE_LINE = {"color": BLACK, "dash": "dash", "width": 1.5}
+PHASE_CHANGE_LINE = {"color": PURPLE, "dash": "dot", "width": 2}
+PHASE_CHANGE_FONT = {"color": "#7a3d63", "size": 11}
+CALENDAR_COLORSCALE = [
+    [bound / len(CALENDAR_CLASSES), colour]
+    for index, (_, colour) in enumerate(CALENDAR_CLASSES)
+    for bound in (index, index + 1)
+]
+CALENDAR_COLORBAR = {
+    "len": 0.5,
+    "outlinewidth": 0,
+    "thickness": 12,
+    "tickvals": list(range(len(CALENDAR_CLASSES))),
+    "ticktext": [label for label, _ in CALENDAR_CLASSES],
+    "y": 1.0,
+    "yanchor": "top",
+}
+WEEK_MARKERS = {  # bar colour per week group, in legend order
+    "On track": {"color": GREEN, "pattern": {"shape": ""}},
+    "Below on-track": {"color": ORANGE, "pattern": {"shape": ""}},
+    "Week in progress": {"color": GREY, "pattern": {"shape": "/"}},
+}
 
 
 # --- pain trend --------------------------------------------------------------------------
@@ -61,114 +92,129 @@ def pain_trend_figure(
     phase_changes: Sequence[PhaseChange] = (),
     alerts: Sequence[Alert] = (),
     zone: dt.tzinfo = dt.UTC,
-) -> go.Figure:
+) -> Figure:
     """Pain before/after each session (points), the 7-day mean (line), the baseline with its
     MCID band, dashed markers where the phase changed, and triangles where alerts opened."""
     figure = new_figure(
         "Pain before and after sessions, with the 7-day mean",
         height=440,
-        xaxis={"title": {"text": "Date (patient's local day)"}, "type": "date"},
-        yaxis={"title": {"text": "Pain (NPRS, 0–10)"}, "range": list(PAIN_RANGE), "dtick": 2},
+        xaxis=PAIN_XAXIS,
+        yaxis=PAIN_YAXIS,
     )
     before = [day for day in pain.days if day.before is not None]
     after = [day for day in pain.days if day.after is not None]
-    figure.add_trace(
-        go.Scatter(
-            name="Before session",
-            x=[day.day for day in before],
-            y=[day.before for day in before],
-            mode="markers",
-            marker={"color": SKY_BLUE, "symbol": "circle-open", "size": 8, "line": {"width": 2}},
-            hovertemplate="%{x|%a %d %b %Y}<br>Pain before: %{y:.1f}/10<extra></extra>",
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            name="After session",
-            x=[day.day for day in after],
-            y=[day.after for day in after],
-            mode="markers",
-            marker={"color": VERMILLION, "symbol": "diamond", "size": 7},
-            hovertemplate="%{x|%a %d %b %Y}<br>Pain after: %{y:.1f}/10<extra></extra>",
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            name="7-day mean",
-            x=[day.day for day in pain.days],
-            y=[day.rolling_mean for day in pain.days],
-            mode="lines",
-            line={"color": BLUE, "width": 3},
-            hovertemplate="%{x|%a %d %b %Y}<br>7-day mean: %{y:.2f}/10<extra></extra>",
-        )
-    )
+    traces: list[Trace] = [
+        {
+            "hovertemplate": "%{x|%a %d %b %Y}<br>Pain before: %{y:.1f}/10<extra></extra>",
+            "marker": BEFORE_MARKER,
+            "mode": "markers",
+            "name": "Before session",
+            "x": [day.day for day in before],
+            "y": [day.before for day in before],
+            "type": "scatter",
+        },
+        {
+            "hovertemplate": "%{x|%a %d %b %Y}<br>Pain after: %{y:.1f}/10<extra></extra>",
+            "marker": AFTER_MARKER,
+            "mode": "markers",
+            "name": "After session",
+            "x": [day.day for day in after],
+            "y": [day.after for day in after],
+            "type": "scatter",
+        },
+        {
+            "hovertemplate": "%{x|%a %d %b %Y}<br>7-day mean: %{y:.2f}/10<extra></extra>",
+            "line": MEAN_LINE,
+            "mode": "lines",
+            "name": "7-day mean",
+            "x": [day.day for day in pain.days],
+            "y": [day.rolling_mean for day in pain.days],
+            "type": "scatter",
+        },
+    ]
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     mcid = pain_mcid(pain)
     if pain.baseline is not None and mcid is not None:
-        figure.add_shape(
-            type="rect",
-            xref="paper",
-            x0=0,
-            x1=1,
-            yref="y",
-            y0=max(0.0, pain.baseline - mcid),
-            y1=min(10.0, pain.baseline + mcid),
-            fillcolor=BAND,
-            line={"width": 0},
-            layer="below",
-            name=f"Baseline ± MCID ({mcid:.1f} points)",
-            showlegend=True,
+        shapes.append(
+            {
+                "fillcolor": BAND,
+                "layer": "below",
+                "line": NO_LINE,
+                "name": f"Baseline ± MCID ({mcid:.1f} points)",
+                "showlegend": True,
+                "type": "rect",
+                "x0": 0,
+                "x1": 1,
+                "xref": "paper",
+                "y0": max(0.0, pain.baseline - mcid),
+                "y1": min(10.0, pain.baseline + mcid),
+                "yref": "y",
+            }
         )
-        figure.add_shape(
-            type="line",
-            xref="paper",
-            x0=0,
-            x1=1,
-            yref="y",
-            y0=pain.baseline,
-            y1=pain.baseline,
-            line={"color": BLACK, "width": 1.5, "dash": "dash"},
-            name=f"Baseline {pain.baseline:.1f}",
-            showlegend=True,
+        shapes.append(
+            {
+                "line": BASELINE_LINE,
+                "name": f"Baseline {pain.baseline:.1f}",
+                "showlegend": True,
+                "type": "line",
+                "x0": 0,
+                "x1": 1,
+                "xref": "paper",
+                "y0": pain.baseline,
+                "y1": pain.baseline,
+                "yref": "y",
+            }
         )
     for index, change in enumerate(phase_changes):
-        figure.add_shape(
-            type="line",
-            xref="x",
-            x0=change.day,
-            x1=change.day,
-            yref="paper",
-            y0=0,
-            y1=1,
-            line={"color": PURPLE, "width": 2, "dash": "dot"},
-            name="Phase change",
-            legendgroup="phase-change",
-            showlegend=index == 0,
+        shapes.append(
+            {
+                "legendgroup": "phase-change",
+                "line": PHASE_CHANGE_LINE,
+                "name": "Phase change",
+                "showlegend": index == 0,
+                "type": "line",
+                "x0": change.day,
+                "x1": change.day,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+            }
         )
-        figure.add_annotation(
-            x=change.day,
-            xref="x",
-            y=0.02,
-            yref="paper",
-            xanchor="left",
-            yanchor="bottom",
-            text=change.phase_name,
-            showarrow=False,
-            textangle=-90,
-            font={"size": 11, "color": "#7a3d63"},
+        annotations.append(
+            {
+                "font": PHASE_CHANGE_FONT,
+                "showarrow": False,
+                "text": change.phase_name,
+                "textangle": -90,
+                "x": change.day,
+                "xanchor": "left",
+                "xref": "x",
+                "y": 0.02,
+                "yanchor": "bottom",
+                "yref": "paper",
+            }
         )
     if alerts:
-        figure.add_trace(
-            go.Scatter(
-                name="Alert opened",
-                x=[alert.opened_at.astimezone(zone).date() for alert in alerts],
-                y=[ALERT_MARKER_Y] * len(alerts),
-                mode="markers",
-                marker={"symbol": "triangle-down", "size": 13, "color": BLACK},
-                customdata=[[alert.get_kind_display(), alert.message] for alert in alerts],
-                hovertemplate="%{x|%d %b %Y}<br><b>%{customdata[0]}</b><br>"
+        traces.append(
+            {
+                "customdata": [[alert.get_kind_display(), alert.message] for alert in alerts],
+                "hovertemplate": "%{x|%d %b %Y}<br><b>%{customdata[0]}</b><br>"
                 "%{customdata[1]}<extra></extra>",
-            )
+                "marker": ALERT_MARKER,
+                "mode": "markers",
+                "name": "Alert opened",
+                "x": [alert.opened_at.astimezone(zone).date() for alert in alerts],
+                "y": [ALERT_MARKER_Y] * len(alerts),
+                "type": "scatter",
+            }
         )
+    figure["data"] = traces
+    if shapes:
+        figure["layout"]["shapes"] = shapes
+    if annotations:
+        figure["layout"]["annotations"] = annotations
     if not pain.days:
         no_data(figure, "No pain scores logged yet")
     return figure
@@ -214,21 +260,12 @@ def _week_group(week: WeekAdherence) -> str:
     return "On track" if week.on_track else "Below on-track"
 
 
-def adherence_figure(adherence: PrescriptionAdherence) -> go.Figure:
+def adherence_figure(adherence: PrescriptionAdherence) -> Figure:
     """A calendar heatmap (weekday × week) of sessions planned vs done, over weekly adherence
     bars with the clinic's on-track line; both share the week axis."""
-    figure = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.08,
-        row_heights=[0.55, 0.45],
-    )
-    figure.update_layout(
-        template=TEMPLATE,
-        title={"text": "Adherence: sessions done against the plan"},
-        height=560,
-        bargap=0.25,
+    axes = stacked_subplots(2, vertical_spacing=0.08, row_heights=[0.55, 0.45])
+    figure = new_figure(
+        "Adherence: sessions done against the plan", height=560, bargap=0.25, **axes
     )
     mondays = sorted({_monday(day.day) for day in adherence.days})
     column = {monday: index for index, monday in enumerate(mondays)}
@@ -239,96 +276,81 @@ def adherence_figure(adherence: PrescriptionAdherence) -> go.Figure:
         cells[row][col] = _calendar_class(day.planned, day.done)
         plan = f"{day.planned * 7:.0f} sessions a week" if day.planned > 0 else "nothing planned"
         hover[row][col] = f"{day_label(day.day)}<br>Plan: {plan}<br>Done: {day.done}"
-    classes = len(CALENDAR_CLASSES)
-    colorscale = []
-    for index, (_, colour) in enumerate(CALENDAR_CLASSES):
-        colorscale += [[index / classes, colour], [(index + 1) / classes, colour]]
-    figure.add_trace(
-        go.Heatmap(
-            name="Sessions per day",
-            x=mondays,
-            y=list(WEEKDAYS),
-            z=cells,
-            text=hover,
-            hovertemplate="%{text}<extra></extra>",
-            zmin=-0.5,
-            zmax=classes - 0.5,
-            colorscale=colorscale,
-            xgap=3,
-            ygap=3,
-            colorbar={
-                "tickvals": list(range(classes)),
-                "ticktext": [label for label, _ in CALENDAR_CLASSES],
-                "len": 0.5,
-                "y": 1.0,
-                "yanchor": "top",
-                "thickness": 12,
-                "outlinewidth": 0,
-            },
-        ),
-        row=1,
-        col=1,
-    )
+    traces: list[Trace] = [
+        {
+            "colorbar": CALENDAR_COLORBAR,
+            "colorscale": CALENDAR_COLORSCALE,
+            "hovertemplate": "%{text}<extra></extra>",
+            "name": "Sessions per day",
+            "text": hover,
+            "x": mondays,
+            "xgap": 3,
+            "y": list(WEEKDAYS),
+            "ygap": 3,
+            "z": cells,
+            "zmax": len(CALENDAR_CLASSES) - 0.5,
+            "zmin": -0.5,
+            "type": "heatmap",
+            "xaxis": "x",
+            "yaxis": "y",
+        }
+    ]
     groups: dict[str, list[WeekAdherence]] = {}
     for week in adherence.weeks:
         if week.ratio is not None:
             groups.setdefault(_week_group(week), []).append(week)
-    colours = {"On track": GREEN, "Below on-track": ORANGE, "Week in progress": GREY}
-    for name in colours:
+    for name, marker in WEEK_MARKERS.items():
         weeks = groups.get(name, [])
         if not weeks:
             continue
-        figure.add_trace(
-            go.Bar(
-                name=name,
-                x=[week.start for week in weeks],
-                y=[round((week.ratio or 0) * 100, 1) for week in weeks],
-                width=[7 * DAY_MS * 0.7] * len(weeks),
-                marker={
-                    "color": colours[name],
-                    "pattern": {"shape": "/" if name == "Week in progress" else ""},
-                },
-                text=[percent(week.ratio) for week in weeks],
-                textposition="outside",
-                cliponaxis=False,
-                customdata=[
+        traces.append(
+            {
+                "cliponaxis": False,
+                "customdata": [
                     [week.iso_week, week.sessions_done, f"{week.sessions_planned:g}"]
                     for week in weeks
                 ],
-                hovertemplate="%{customdata[0]} (week of %{x|%d %b})<br>%{customdata[1]} of "
+                "hovertemplate": "%{customdata[0]} (week of %{x|%d %b})<br>%{customdata[1]} of "
                 "%{customdata[2]} planned sessions: %{y:.0f}%<extra></extra>",
-            ),
-            row=2,
-            col=1,
+                "marker": marker,
+                "name": name,
+                "text": [percent(week.ratio) for week in weeks],
+                "textposition": "outside",
+                "width": [7 * DAY_MS * 0.7] * len(weeks),
+                "x": [week.start for week in weeks],
+                "y": [round((week.ratio or 0) * 100, 1) for week in weeks],
+                "type": "bar",
+                "xaxis": "x2",
+                "yaxis": "y2",
+            }
         )
+    figure["data"] = traces
     threshold = adherence.on_track_threshold
-    figure.add_shape(
-        type="line",
-        xref="x2 domain",
-        x0=0,
-        x1=1,
-        yref="y2",
-        y0=threshold * 100,
-        y1=threshold * 100,
-        line={"color": BLACK, "width": 1.5, "dash": "dash"},
-        name=f"On-track line ({threshold:.0%})",
-        showlegend=True,
-    )
-    figure.update_yaxes(
-        title_text="Sessions per day", autorange="reversed", showgrid=False, row=1, col=1
-    )
-    figure.update_yaxes(title_text="Weekly adherence (%)", range=[0, 115], row=2, col=1)
-    figure.update_xaxes(showgrid=False, row=1, col=1)
+    layout = figure["layout"]
+    layout["shapes"] = [
+        {
+            "line": BASELINE_LINE,
+            "name": f"On-track line ({threshold:.0%})",
+            "showlegend": True,
+            "type": "line",
+            "x0": 0,
+            "x1": 1,
+            "xref": "x2 domain",
+            "y0": threshold * 100,
+            "y1": threshold * 100,
+            "yref": "y2",
+        }
+    ]
+    layout["yaxis"].update(title={"text": "Sessions per day"}, autorange="reversed", showgrid=False)
+    layout["yaxis2"].update(title={"text": "Weekly adherence (%)"}, range=[0, 115])
+    layout["xaxis"].update(matches="x2", showticklabels=False, showgrid=False)
     # Ticks on Mondays (Plotly's weekly ticks fall on Sundays), at most about a dozen.
     every = max(1, -(-len(mondays) // 12))
-    figure.update_xaxes(
-        title_text="Week starting (Monday)",
-        tickformat="%d %b",
-        tick0=mondays[0] if mondays else None,
-        dtick=7 * DAY_MS * every,
-        row=2,
-        col=1,
+    layout["xaxis2"].update(
+        title={"text": "Week starting (Monday)"}, tickformat="%d %b", dtick=7 * DAY_MS * every
     )
+    if mondays:
+        layout["xaxis2"]["tick0"] = mondays[0]
     if not adherence.days:
         no_data(figure, "No days planned yet")
     return figure

@@ -2,32 +2,46 @@
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from patients.models import Patient
 from patients.precautions import PRECAUTION_LABELS
-from programs.models import Exercise, PrescribedExercise, Prescription
-from programs.readiness import Criterion
-from programs.selectors import PatientProgress, patient_progress, patient_sessions
+from programs.models import (
+    Alert,
+    Exercise,
+    ExerciseLog,
+    PrescribedExercise,
+    Prescription,
+    ProtocolPhase,
+    SessionLog,
+)
+from programs.selectors import (
+    SEVERITY_RANK,
+    current_prescription,
+    patient_progress,
+    patient_sessions,
+)
 from programs.services import precaution_conflicts, precautions_in_force
 
-from .. import charts
 from ..access import StaffRequest, clinic_patient, practitioner_required
+from ..charts.common import day_label
 from ..forms import (
-    AcknowledgeForm,
     AddExerciseForm,
     AdvancePhaseForm,
     DosageForm,
-    OnDateForm,
     ReminderForm,
 )
-from .common import page_links
+from ..progress_cache import criterion_text, data_version, page_progress, progress_charts
+from .common import PageLinks, page_links
 
 SESSIONS_PER_PAGE = 15
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -38,12 +52,6 @@ class ExerciseRow:
     item: PrescribedExercise
     form: DosageForm
     conflicts: list[str]  # precaution labels this exercise breaks today
-
-
-@dataclass(frozen=True)
-class LibraryOption:
-    exercise: Exercise
-    conflicts: list[str]
 
 
 def precaution_labels(tags: list[str] | set[str]) -> list[str]:
@@ -65,53 +73,109 @@ def age_on(born: dt.date | None, today: dt.date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def criterion_text(criterion: Criterion) -> tuple[str, str]:
-    """(measured, required) as a therapist reads them."""
-    measured, required = criterion.measured, criterion.required
-    if criterion.key == "min_adherence":
-        shown = "no sessions planned" if measured is None else charts.common.percent(measured)
-        return shown, charts.common.percent(float(required))
-    if criterion.key == "min_weeks":
-        return f"{measured:g} weeks", f"{required:g} weeks"
-    if criterion.key == "max_pain" and isinstance(measured, int | float):
-        return f"{measured:g}/10", f"≤ {required:g}/10"
-    if measured is None:
-        return "not measured yet", f"{required:.1f}"
-    if isinstance(measured, int | float):
-        return f"{measured:.1f}", f"{required:.1f}"
-    return str(measured), str(required)
+def patient_alerts(patient: Patient) -> tuple[list[Alert], list[Alert]]:
+    """(every alert, newest first; the open ones, most urgent first) as `patient_progress`."""
+    alerts = list(patient.alerts.select_related("acknowledged_by").order_by("-opened_at"))
+    open_alerts = sorted(
+        (alert for alert in alerts if alert.is_open),
+        key=lambda alert: (SEVERITY_RANK[alert.severity], -alert.opened_at.timestamp()),
+    )
+    return alerts, open_alerts
 
 
-def progress_charts(progress: PatientProgress) -> list[charts.Chart]:
-    zone = progress.patient.tzinfo
-    built = [
-        charts.Chart(
-            "chart-pain",
-            charts.pain_trend_figure(
-                progress.pain,
-                phase_changes=progress.phase_changes,
-                alerts=progress.alerts,
-                zone=zone,
-            ),
-            charts.pain_trend_table(progress.pain),
-        )
-    ]
-    if progress.adherence is not None:
-        built.append(
-            charts.Chart(
-                "chart-adherence",
-                charts.adherence_figure(progress.adherence),
-                charts.adherence_table(progress.adherence),
-            )
-        )
-    built.append(
-        charts.Chart(
-            "chart-outcomes",
-            charts.outcome_scores_figure(progress.measures, zone=zone),
-            charts.outcome_scores_table(progress.measures, zone=zone),
+class SessionRow(TypedDict):
+    """One row of the session history, ready to show (dicts: the template reads them fastest)."""
+
+    performed_at_iso: str  # in the page's time zone (the clinic's), as `|date:"c"` writes it
+    day_text: str
+    phase_name: str | None
+    pain_before: int | None
+    pain_after: int | None
+    difficulty: int | None
+    duration_minutes: int | None
+    notes: str
+    entries_total: int
+    entries_done: int
+    entries_html: SafeString  # the <li> of each exercise entry
+
+
+# Built in Python, not in the template: ~75 entries a page at ~35 template calls a value.
+def entry_html(completed: bool, name: str, summary: str) -> str:
+    state, mark = ("done", "✓") if completed else ("skipped", "✗")
+    return (
+        f'<li class="{state}"><span aria-label="{state}">{mark}</span> {escape(name)} '
+        f'<small class="muted">{escape(summary)}</small></li>'
+    )
+
+
+def entry_summary(completed: bool, sets: int, reps: int, hold_seconds: int, reason: str) -> str:
+    """What was done ("3 × 10, 30 s"), or why not ("skipped: too sore")."""
+    if not completed:
+        return f"skipped: {reason}" if reason else "skipped"
+    return f"{sets} × {reps}" + (f", {hold_seconds} s" if hold_seconds else "")
+
+
+def session_history(request: StaffRequest, patient: Patient, *, count: int) -> PageLinks:
+    """One page of sessions, newest first, with their exercise entries, as plain rows.
+
+    Pages on the (patient, -performed_at, -id) index, then reads the entries of the 15 sessions
+    shown (no aggregate over the whole history, no model instances to build). `count` is the
+    patient's number of sessions (`DataVersion.session_count`, already counted).
+    """
+    sessions = (
+        SessionLog.objects.filter(patient=patient)
+        .order_by("-performed_at", "-id")
+        .values(
+            "id",
+            "performed_at",
+            "local_date",
+            "pain_before",
+            "pain_after",
+            "difficulty",
+            "duration_minutes",
+            "notes",
+            phase_name=F("phase__name"),
         )
     )
-    return built
+    paginator = Paginator(sessions, SESSIONS_PER_PAGE)
+    paginator.count = count  # a cached property: no second COUNT(*)
+    page = paginator.get_page(request.GET.get("sessions"))
+    rows = list(page.object_list)
+    entries: dict[int, list[str]] = {row["id"]: [] for row in rows}
+    done: dict[int, int] = dict.fromkeys(entries, 0)
+    for session_id, name, completed, *done_or_skipped in (
+        ExerciseLog.objects.filter(session_id__in=entries)
+        .order_by("id")
+        .values_list(
+            "session_id",
+            "prescribed_exercise__exercise__name",
+            "completed",
+            "sets_done",
+            "reps_done",
+            "hold_seconds_done",
+            "skipped_reason",
+        )
+    ):
+        summary = entry_summary(completed, *done_or_skipped)
+        entries[session_id].append(entry_html(completed, name, summary))
+        done[session_id] += completed
+    page.object_list = [
+        SessionRow(
+            performed_at_iso=timezone.localtime(row["performed_at"]).isoformat(),
+            day_text=day_label(row["local_date"]),
+            phase_name=row["phase_name"],
+            pain_before=row["pain_before"],
+            pain_after=row["pain_after"],
+            difficulty=row["difficulty"],
+            duration_minutes=row["duration_minutes"],
+            notes=row["notes"],
+            entries_total=len(entries[row["id"]]),
+            entries_done=done[row["id"]],
+            entries_html=mark_safe("".join(entries[row["id"]])),  # noqa: S308 (escaped)
+        )
+        for row in rows
+    ]
+    return page_links(request, page, "sessions", "sessions")
 
 
 def patient_context(
@@ -119,23 +183,35 @@ def patient_context(
 ) -> dict[str, Any]:
     """Everything the patient page shows; `bound` replaces blank forms with submitted ones."""
     bound = bound or {}
-    progress = patient_progress(patient)
-    prescription = progress.prescription
+    # Fresh reads first: they are part of the progress cache key (see progress_cache).
+    today = patient.local_date()
+    prescription = current_prescription(patient)
+    if prescription is not None:
+        prescription.patient = patient
+    alerts, open_alerts = patient_alerts(patient)
+    protocol_phases: list[ProtocolPhase] = []
+    if prescription is not None and prescription.protocol_id:
+        protocol_phases = list(prescription.protocol.phases.order_by("order"))
+    version = data_version(patient)
+    progress = page_progress(
+        patient,
+        today=today,
+        prescription=prescription,
+        phases=protocol_phases,
+        alerts=alerts,
+        version=version,
+    )
     phase = prescription.current_phase if prescription else None
     in_force = precautions_in_force(patient, phase)
-    today = progress.today
     readiness = progress.readiness
 
     items: list[PrescribedExercise] = []
-    phases = None
     if prescription is not None:
         items = list(
             prescription.exercises.filter(active=True)
             .select_related("exercise")
             .order_by("order", "id")
         )
-        if prescription.protocol_id:
-            phases = prescription.protocol.phases.exclude(pk=prescription.current_phase_id)
     item_conflicts = precaution_conflicts([item.exercise for item in items], in_force)
     exercise_rows = [
         ExerciseRow(
@@ -155,38 +231,64 @@ def patient_context(
         for item in items
     ]
     in_program = {item.exercise_id for item in items}
-    library = [e for e in Exercise.objects.filter(is_active=True) if e.pk not in in_program]
+    library = list(
+        Exercise.objects.filter(is_active=True)
+        .exclude(pk__in=in_program)
+        .only("slug", "name", "precaution_tags")
+    )
     library_conflicts = precaution_conflicts(library, in_force)
 
-    add_exercise_form = bound.get("add_exercise") or AddExerciseForm(
-        exercises=Exercise.objects.filter(pk__in=[e.pk for e in library])
-    )
     warnings = {slug: precaution_labels(tags) for slug, tags in library_conflicts.items()}
-    add_exercise_form.fields["exercise"].label_from_instance = lambda exercise: (
-        f"⚠ {exercise.name} — conflicts: {'; '.join(warnings[exercise.slug])}"
-        if exercise.slug in warnings
-        else exercise.name
-    )
 
-    advance_form = bound.get("advance") or AdvancePhaseForm(phases=phases)
-    if readiness is None or not readiness.next_phase_name:
-        to_phase = advance_form.fields["to_phase"]
-        to_phase.empty_label = "Choose a phase…"
-        to_phase.widget.choices = to_phase.choices
+    def exercise_label(exercise: Exercise) -> str:
+        if exercise.slug in warnings:
+            return f"⚠ {exercise.name} — conflicts: {'; '.join(warnings[exercise.slug])}"
+        return exercise.name
 
-    sessions = Paginator(
-        patient_sessions(patient)
-        .select_related("phase")
-        .annotate(
-            entries_total=Count("entries"),
-            entries_done=Count("entries", filter=Q(entries__completed=True)),
+    add_exercise_form = bound.get("add_exercise")
+    if add_exercise_form is None:
+        add_exercise_form = AddExerciseForm(
+            exercises=Exercise.objects.filter(pk__in=[e.pk for e in library])
         )
-        .order_by("-performed_at", "-id"),
-        SESSIONS_PER_PAGE,
+        # The options from the library just read, not from a second query.
+        choose = add_exercise_form.fields["exercise"]
+        choose.widget.choices = [
+            ("", choose.empty_label),
+            *((exercise.pk, exercise_label(exercise)) for exercise in library),
+        ]
+    add_exercise_form.fields["exercise"].label_from_instance = exercise_label
+
+    advance_form = bound.get("advance") or AdvancePhaseForm(
+        phases=ProtocolPhase.objects.filter(protocol_id=prescription.protocol_id).exclude(
+            pk=prescription.current_phase_id
+        )
+        if prescription is not None and prescription.protocol_id
+        else None
     )
+    to_phase = advance_form.fields["to_phase"]
+    if readiness is None or not readiness.next_phase_name:
+        to_phase.empty_label = "Choose a phase…"
+    if advance_form.is_bound:
+        to_phase.widget.choices = to_phase.choices
+    else:  # the options from the phases just read, not from a second query
+        to_phase.widget.choices = [
+            ("", to_phase.empty_label),
+            *(
+                (phase.pk, to_phase.label_from_instance(phase))
+                for phase in protocol_phases
+                if phase.pk != prescription.current_phase_id
+            ),
+        ]
+
     return {
         "patient": patient,
         "progress": progress,
+        "adherence": progress.adherence,
+        "pain": progress.pain,
+        "readiness": readiness,
+        "alerts": alerts,
+        "open_alerts": open_alerts,
+        "acknowledged_alerts": len(alerts) > len(open_alerts),
         "prescription": prescription,
         "today": today,
         "age": age_on(patient.date_of_birth, today),
@@ -198,23 +300,15 @@ def patient_context(
         else None,
         "precautions": precaution_labels(in_force),
         "reminder_days": weekdays_text(patient.reminder_weekdays),
-        "charts": progress_charts(progress),
-        "criteria": [(c, *criterion_text(c)) for c in readiness.criteria] if readiness else [],
+        "criteria": progress.criteria,
         "exercise_rows": exercise_rows,
-        "library_options": [
-            LibraryOption(e, precaution_labels(library_conflicts.get(e.slug, []))) for e in library
-        ],
         "other_programs": list(
             patient.prescriptions.exclude(pk=prescription.pk if prescription else None)
             .select_related("current_phase")
             .order_by("-start_date")
         ),
-        "sessions": page_links(
-            request, sessions.get_page(request.GET.get("sessions")), "sessions", "sessions"
-        ),
-        "acknowledge_form": AcknowledgeForm(),
+        "sessions": session_history(request, patient, count=version.session_count),
         "advance_form": advance_form,
-        "on_date_form": OnDateForm(),
         "add_exercise_form": add_exercise_form,
         "reminder_form": bound.get("reminders")
         or ReminderForm(initial=ReminderForm.initial_for(patient)),
