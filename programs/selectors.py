@@ -150,6 +150,15 @@ class OverviewRow:
         return phase.name if phase else ""
 
 
+# Long texts of the protocol and phase that no overview column shows (one row per patient).
+OVERVIEW_UNUSED_TEXT = (
+    "protocol__description",
+    "current_phase__goals",
+    "current_phase__precautions",
+    "current_phase__precaution_tags",
+)
+
+
 def clinic_overview(
     clinic: Clinic, *, patients: Iterable[Patient] | QuerySet[Patient] | None = None
 ) -> list[OverviewRow]:
@@ -167,6 +176,7 @@ def clinic_overview(
     for prescription in (
         Prescription.objects.filter(patient_id__in=patient_ids)
         .select_related("current_phase", "protocol")
+        .defer(*OVERVIEW_UNUSED_TEXT)
         .order_by("patient_id", "-start_date", "-id")
     ):
         current = prescriptions.get(prescription.patient_id)
