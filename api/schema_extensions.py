@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
 
@@ -23,3 +24,9 @@ class TimeFieldExtension(OpenApiSerializerFieldExtension):
             "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
             "example": "18:30:00",
         }
+
+
+class CallerJWTScheme(SimpleJWTScheme):
+    """Our JWT authentication is simplejwt's, so its security scheme is simplejwt's too."""
+
+    target_class = "api.authentication.CallerJWTAuthentication"

@@ -5,7 +5,7 @@ sees the same data and middleware as gunicorn did.
 
     .venv/bin/pip install pyinstrument   # ad hoc, not a project dependency
     .venv/bin/python bench/profiling.py dashboard|list|upload|retry|overview|bare_chart [-n 20]
-    .venv/bin/python bench/profiling.py times    # CPU ms per request of every target, no profiler
+    .venv/bin/python bench/profiling.py times [--only upload,retry] [-n 50]   # CPU ms, no profiler
 
 CPU time (not wall time) is what `times` reports: it holds still on a busy machine.
 """
@@ -13,6 +13,7 @@ CPU time (not wall time) is what `times` reports: it holds still on a busy machi
 import argparse
 import datetime as dt
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -46,6 +47,7 @@ def main() -> None:
         help="cProfile on CPU time instead (sort: cumulative, tottime)",
     )
     parser.add_argument("--limit", type=int, default=40, help="rows of --cprofile output")
+    parser.add_argument("--only", help="times: comma-separated targets (default: all)")
     options = parser.parse_args()
 
     os.environ.update(SERVER_ENV)
@@ -112,16 +114,23 @@ def main() -> None:
         "bare_list": lambda: api.get("/bench/bare/rows/list/?owner=1"),
     }
     if options.target == "times":
+        # Median and minimum of per-request CPU: on a shared machine the mean is dragged by
+        # the odd request that lost its cache to another process.
         for name, send in requests.items():
+            if options.only and name not in options.only.split(","):
+                continue
             for _ in range(2):
                 send()
-            cpu, wall = time.process_time(), time.perf_counter()
+            cpu_ms, wall_ms = [], []
             for _ in range(options.n):
+                cpu, wall = time.process_time(), time.perf_counter()
                 send()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                cpu_ms.append((time.process_time() - cpu) * 1000)
+                wall_ms.append((time.perf_counter() - wall) * 1000)
             print(
-                f"{name:<11} {cpu / options.n * 1000:7.1f} ms CPU  "
-                f"{wall / options.n * 1000:7.1f} ms wall per request (in-process, this process)"
+                f"{name:<11} {statistics.median(cpu_ms):7.2f} ms CPU median "
+                f"(min {min(cpu_ms):6.2f})  {statistics.median(wall_ms):7.2f} ms wall median  "
+                "per request (in-process, this process)"
             )
         return
     send = requests[options.target]

@@ -471,7 +471,9 @@ def _validate_session(
     performed_at: dt.datetime,
     entries: Sequence[ExerciseEntry],
     scores: dict[str, int | None],
-) -> None:
+) -> dict[int, PrescribedExercise]:
+    """Raise `ValidationError` with every problem; return the entries' prescribed exercises
+    (with their exercise), read in the one query that checks they belong to the program."""
     errors: dict[str, list[str]] = {}
     for name, value in scores.items():
         if value is not None and not 0 <= value <= 10:
@@ -483,18 +485,19 @@ def _validate_session(
     if prescription.completed_on and local_date > prescription.completed_on:
         errors["performed_at"] = ["Is after the program was completed."]
     ids = [entry.prescribed_exercise_id for entry in entries]
+    known: dict[int, PrescribedExercise] = {}
     if len(set(ids)) != len(ids):
         errors["exercises"] = ["Each prescribed exercise can appear only once."]
     elif ids:
-        known = set(
-            PrescribedExercise.objects.filter(prescription=prescription, pk__in=ids).values_list(
-                "pk", flat=True
-            )
-        )
+        known = PrescribedExercise.objects.select_related("exercise").in_bulk(ids, field_name="pk")
+        known = {
+            pk: entry for pk, entry in known.items() if entry.prescription_id == prescription.pk
+        }
         if missing := [pk for pk in ids if pk not in known]:
             errors["exercises"] = [f"Exercise {pk} is not part of this program." for pk in missing]
     if errors:
         raise ValidationError(errors)
+    return known
 
 
 def session_find(*, patient: Patient, client_id: uuid.UUID) -> SessionLog | None:
@@ -518,7 +521,8 @@ def session_record(
 ) -> tuple[SessionLog, bool]:
     """Store a session with its exercise entries; a known `client_id` returns the stored one.
 
-    Returns (session, created). Enqueues the alert check after commit when created.
+    Returns (session, created); a created session carries its entries with their exercises.
+    Enqueues the alert check after commit when created.
     Idempotent also under concurrency: the unique (patient, client_id) key decides the race.
     """
     # `check_existing=False` when the caller has just looked the client_id up itself; the
@@ -529,7 +533,7 @@ def session_record(
         raise ValidationError({"performed_at": ["Give a time zone offset."]})
     prescription = _resolve_prescription(patient, prescription_id)
     local_date = patient.local_date(performed_at)
-    _validate_session(
+    prescribed = _validate_session(
         prescription,
         local_date,
         performed_at,
@@ -550,30 +554,40 @@ def session_record(
         notes=notes,
         source=source,
     )
+    logs = [
+        ExerciseLog(
+            session=session,
+            prescribed_exercise=prescribed[entry.prescribed_exercise_id],
+            sets_done=entry.sets_done,
+            reps_done=entry.reps_done,
+            hold_seconds_done=entry.hold_seconds_done,
+            completed=entry.completed,
+            skipped_reason=entry.skipped_reason,
+        )
+        for entry in entries
+    ]
     try:
         with transaction.atomic():
             session.save(force_insert=True)
-            ExerciseLog.objects.bulk_create(
-                [
-                    ExerciseLog(
-                        session=session,
-                        prescribed_exercise_id=entry.prescribed_exercise_id,
-                        sets_done=entry.sets_done,
-                        reps_done=entry.reps_done,
-                        hold_seconds_done=entry.hold_seconds_done,
-                        completed=entry.completed,
-                        skipped_reason=entry.skipped_reason,
-                    )
-                    for entry in entries
-                ]
-            )
+            ExerciseLog.objects.bulk_create(logs)
             transaction.on_commit(lambda: _after_session_recorded(session.pk))
     except IntegrityError:
         # Lost a race with an identical upload: the other request's row is the session.
         if existing := session_find(patient=patient, client_id=client_id):
             return existing, False
         raise
+    _cache_entries(session, logs)
     return session, True
+
+
+def _cache_entries(session: SessionLog, logs: list[ExerciseLog]) -> None:
+    """Hand the session its just-inserted entries as Django's prefetch would (a queryset with
+    its result cache filled), so `session.entries.all()` and `prefetch_related_objects` need
+    no query; they are in insertion (id) order, with their exercises."""
+    entries = session.entries.all()
+    entries._result_cache = logs
+    entries._prefetch_done = True
+    session._prefetched_objects_cache = {"entries": entries}
 
 
 def _after_session_recorded(session_id: int) -> None:

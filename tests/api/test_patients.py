@@ -3,9 +3,13 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework import serializers
 
+from api.v1.therapist.patient_serializers import PatientRowSerializer
 from patients.models import Patient
-from programs.models import Alert, Prescription
+from programs import selectors
+from programs import services as program_services
+from programs.models import Alert, Prescription, Protocol
 from tests import factories
 from tests.api.conftest import claim_patient, queries_outside_audit
 from tests.api.staff_data import (
@@ -105,8 +109,41 @@ def test_list_query_count_does_not_grow_with_page_or_clinic_size(
     large = count_reads(60)
 
     assert len(large) == len(small)
-    # Auth (user, practitioner), clinic, the page, and clinic_overview's fixed handful.
-    assert len(small) <= 11, small
+    # Auth (the user with practitioner and clinic), the page, and clinic_overview's handful.
+    assert len(small) <= 9, small
+
+
+def test_list_rows_render_exactly_as_drf_renders_the_declared_fields(clinic, therapist, patient):
+    """PatientRowSerializer renders rows directly for speed; DRF's generic rendering of the
+    same declared fields is the reference, for every shape of row."""
+    protocol = Protocol.objects.filter(phases__isnull=False).order_by("pk").first()
+    on_protocol = factories.create_patient(clinic=clinic, therapist=therapist, first_name="Pro")
+    program_services.program_assign(
+        patient=on_protocol,
+        prescriber=therapist,
+        protocol=protocol,
+        start_date=on_protocol.local_date() - dt.timedelta(days=9),
+        allow_precaution_override=True,
+        override_reason="test",
+    )
+    custom = patient_with_program(clinic, therapist, first_name="Custom")
+    log_session(custom, days_ago=1, pain_after=6)
+    log_session(custom, days_ago=0, pain_after=2)
+    open_alert(custom, Alert.Kind.RED_FLAG, Alert.Severity.URGENT)
+    paused = patient_with_program(clinic, therapist, first_name="Paused")
+    program_services.program_pause(prescription=paused.prescriptions.get())
+    factories.create_patient(clinic=clinic, therapist=therapist, first_name="Nothing")
+
+    rows = selectors.clinic_overview(clinic)
+    serializer = PatientRowSerializer()
+
+    assert len(rows) == 5
+    shapes = {(row.prescription is None, row.latest_pain is None) for row in rows}
+    assert shapes == {(True, True), (False, True), (False, False)}
+    for row in rows:
+        assert serializer.to_representation(row) == serializers.Serializer.to_representation(
+            serializer, row
+        )
 
 
 @pytest.mark.parametrize(

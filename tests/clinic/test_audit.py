@@ -6,8 +6,9 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from clinic.audit import AuditMiddleware, audit_record
+from clinic.audit import EVENTS_ATTR, AuditMiddleware, audit_flush, audit_record
 from clinic.models import AuditEvent
+from programs.models import Exercise
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -38,10 +39,13 @@ def test_a_list_view_writes_one_row_per_patient_in_one_insert(therapist):
             ),
         )
     assert response.status_code == 200
-    inserts = [
-        q for q in queries.captured_queries if "INSERT" in q["sql"] and "auditevent" in q["sql"]
+    # One statement: an INSERT, or on PostgreSQL a COPY (logged like any query).
+    writes = [
+        q
+        for q in queries.captured_queries
+        if q["sql"].startswith(("INSERT", "COPY")) and "auditevent" in q["sql"]
     ]
-    assert len(inserts) == 1
+    assert len(writes) == 1
     events = AuditEvent.objects.filter(action="list")
     assert events.count() == 25
     event = events.first()
@@ -72,6 +76,77 @@ def test_a_failed_audit_write_does_not_break_the_request_but_is_logged(
         )
     assert response.status_code == 200
     assert "AUDIT WRITE FAILED" in caplog.text
+
+
+def run_write(user, view):
+    request = RequestFactory().post("/patients/1/discharge/", HTTP_USER_AGENT="pytest-agent")
+    request.user = user
+    request.request_id = "req-write"
+    return AuditMiddleware(view)(request)
+
+
+def test_a_write_that_ends_in_a_server_error_is_rolled_back_and_still_audited(therapist):
+    def view(request):
+        audit_record(request, action="update", object_type="patient", patient_ids=[7])
+        factories.ExerciseFactory(slug="half-written")
+        return HttpResponse("boom", status=500)
+
+    response = run_write(therapist.user, view)
+
+    assert response.status_code == 500
+    assert not Exercise.objects.filter(slug="half-written").exists()
+    event = AuditEvent.objects.get(request_id="req-write")
+    assert (event.status_code, event.patient_id, event.method) == (500, 7, "POST")
+
+
+def test_a_write_commits_with_its_audit_rows_in_one_transaction(therapist):
+    seen = {}
+
+    def view(request):
+        seen["atomic"] = connection.in_atomic_block
+        audit_record(request, action="update", object_type="patient", patient_ids=[7])
+        factories.ExerciseFactory(slug="kept")
+        return HttpResponse("ok", status=200)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = run_write(therapist.user, view)
+
+    assert response.status_code == 200
+    assert seen["atomic"] is True
+    assert Exercise.objects.filter(slug="kept").exists()
+    assert AuditEvent.objects.filter(request_id="req-write", status_code=200).count() == 1
+    # The audit insert ran before the request's transaction ended (no BEGIN of its own).
+    sql = [q["sql"] for q in queries.captured_queries]
+    audit_at = next(i for i, q in enumerate(sql) if "clinic_auditevent" in q)
+    assert "BEGIN" not in sql[audit_at - 1 : audit_at]
+
+
+def audited_post(user):
+    request = RequestFactory().post("/api/v1/me/sessions/", HTTP_USER_AGENT="pytest-agent")
+    request.user = user
+    setattr(request, EVENTS_ATTR, [])
+    audit_record(request, action="create", object_type="session", patient_ids=[7])
+    return request
+
+
+def commit_mode_after_audit(user, *, write_first: bool) -> str:
+    with transaction.atomic():
+        if write_first:
+            factories.ExerciseFactory()
+        assert audit_flush(audited_post(user), HttpResponse(), write_transaction=True) == 1
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_write_request_that_changed_nothing_commits_its_audit_row_asynchronously(therapist):
+    # A retried upload or a refused form: the audit row is the transaction's only change.
+    assert commit_mode_after_audit(therapist.user, write_first=False) == "off"
+    # A real write keeps the durable commit its audit row shares.
+    assert commit_mode_after_audit(therapist.user, write_first=True) == "on"
+    assert AuditEvent.objects.filter(patient_id=7).count() == 2
 
 
 def test_audit_rows_cannot_be_changed_or_deleted_through_the_orm(therapist):

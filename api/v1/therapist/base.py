@@ -37,7 +37,7 @@ class StaffViewSet(viewsets.GenericViewSet):
 
     @cached_property
     def clinic(self) -> Clinic:
-        return Clinic.objects.get(pk=self.practitioner.clinic_id)
+        return self.practitioner.clinic  # loaded with the user (api.authentication)
 
     def clinic_patients(self) -> QuerySet[Patient]:
         return Patient.objects.filter(clinic_id=self.practitioner.clinic_id)

@@ -68,7 +68,9 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffView
         return self.clinic_patients().select_related("therapist__user")
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        patients = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        patients = self.paginate_queryset(
+            program_selectors.overview_patients(self.filter_queryset(self.get_queryset()))
+        )
         rows = program_selectors.clinic_overview(self.clinic, patients=patients)
         return self.get_paginated_response(PatientRowSerializer(rows, many=True).data)
 

@@ -1,0 +1,34 @@
+"""Django's Redis cache with one client object per connection pool.
+
+`django.core.cache.backends.redis.RedisCacheClient.get_client` builds a new `redis.Redis` for
+every cache call; each one copies redis-py's table of ~170 response callbacks, which made the
+client construction the largest single cost of a throttled API write (two cache calls per
+request). A `redis.Redis` is safe to share between threads (it takes a connection from its
+pool per command), so one per pool is kept and reused. Behaviour is otherwise Django's.
+"""
+
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+
+class SharedClientRedisCacheClient(RedisCacheClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)
+        if (client := self._clients.get(index)) is None:
+            if index not in self._pools:
+                self._pools[index] = self._pool_class.from_url(
+                    self._servers[index], **self._pool_options
+                )
+            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+        return client
+
+
+class SharedClientRedisCache(RedisCache):
+    def __init__(self, server: Any, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = SharedClientRedisCacheClient
