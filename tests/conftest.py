@@ -1,3 +1,4 @@
+import datetime as dt
 import os
 import shutil
 
@@ -59,8 +60,14 @@ def exercises(db):
 
 @pytest.fixture
 def prescription(patient, therapist, exercises):
+    """Started yesterday (the patient's local date): a session logged an hour or two ago is
+    inside the program whatever the time of day (the patient lives in New York, so just after
+    local midnight "an hour ago" is yesterday there)."""
     return factories.assign_custom_program(
-        patient=patient, prescriber=therapist, exercises=exercises
+        patient=patient,
+        prescriber=therapist,
+        exercises=exercises,
+        start_date=patient.local_date() - dt.timedelta(days=1),
     )
 
 
