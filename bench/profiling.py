@@ -26,6 +26,7 @@ from bench.run import SERVER_ENV, session_body  # noqa: E402
 
 TARGETS = (
     "dashboard",
+    "dashboard_cold",
     "list",
     "upload",
     "retry",
@@ -55,6 +56,7 @@ def main() -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.core.cache import cache
     from django.test import Client
     from pyinstrument import Profiler
     from rest_framework_simplejwt.tokens import RefreshToken
@@ -91,6 +93,10 @@ def main() -> None:
 
     requests = {
         "dashboard": lambda: client.get(f"/patients/{dashboard_patient.pk}/"),
+        # The same page on a first view: the per-patient progress cache emptied before each.
+        "dashboard_cold": lambda: (cache.clear(), client.get(f"/patients/{dashboard_patient.pk}/"))[
+            1
+        ],
         "overview": lambda: client.get("/"),
         "list": lambda: api.get("/api/v1/patients/?page_size=50", **therapist_auth),
         "upload": lambda: api.post(

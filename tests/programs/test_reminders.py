@@ -281,6 +281,35 @@ def test_a_second_dispatch_the_same_day_creates_nothing(make_patient):
     assert Reminder.objects.count() == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(("patients", "threshold", "analyzed"), [(3, 3, True), (2, 5, False)])
+def test_a_big_dispatch_refreshes_the_planner_statistics(
+    make_patient, monkeypatch, patients, threshold, analyzed
+):
+    # The next tick's candidate query was planned on stale statistics after 100k new rows
+    # (~20 s instead of 0.3 s). ANALYZE sets pg_class.reltuples (in place: it outlives the
+    # test's transaction, so each case compares with what it found).
+    from programs.reminders import dispatch
+
+    monkeypatch.setattr(dispatch, "ANALYZE_AFTER_ROWS", threshold)
+    for _ in range(patients):
+        make_patient()
+
+    def estimated_rows() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE relname = %s", [Reminder._meta.db_table]
+            )
+            return cursor.fetchone()[0]
+
+    before = estimated_rows()
+    result = dispatch_due_reminders(now=utc(2026, 6, 10, 22, 30))
+
+    assert result.created["session"] == patients
+    assert before != patients
+    assert estimated_rows() == (patients if analyzed else before)
+
+
 def test_rows_created_by_another_dispatcher_are_not_enqueued_again(make_patient):
     patient = make_patient()
     Reminder.objects.create(
