@@ -387,15 +387,38 @@ def patient_today_plan(patient: Patient, *, today: dt.date | None = None) -> Tod
     )
 
 
+# What a session's entries show: their own columns and the exercise's slug and name (the
+# exercise's instructions and cues are long texts that no session answer reads).
+SESSION_ENTRY_FIELDS = (
+    "id",
+    "session_id",
+    "prescribed_exercise_id",
+    "sets_done",
+    "reps_done",
+    "hold_seconds_done",
+    "completed",
+    "skipped_reason",
+    "prescribed_exercise__id",
+    "prescribed_exercise__exercise_id",
+    "prescribed_exercise__exercise__id",
+    "prescribed_exercise__exercise__slug",
+    "prescribed_exercise__exercise__name",
+)
+
+
+def session_entries() -> QuerySet[ExerciseLog]:
+    """Exercise entries with their exercise, in id (logged) order, for prefetching."""
+    return (
+        ExerciseLog.objects.select_related("prescribed_exercise__exercise")
+        .only(*SESSION_ENTRY_FIELDS)
+        .order_by("id")
+    )
+
+
 def patient_sessions(patient: Patient) -> QuerySet[SessionLog]:
     """A patient's sessions with their exercise entries, in a fixed number of queries."""
     return SessionLog.objects.filter(patient=patient).prefetch_related(
-        Prefetch(
-            "entries",
-            queryset=ExerciseLog.objects.select_related("prescribed_exercise__exercise").order_by(
-                "id"
-            ),
-        )
+        Prefetch("entries", queryset=session_entries())
     )
 
 

@@ -23,7 +23,7 @@ from patients import services as patient_services
 from patients.models import CheckIn, MeasureResponse, Patient
 from programs import selectors as program_selectors
 from programs import services as program_services
-from programs.models import ExerciseLog, SessionLog
+from programs.models import SessionLog
 
 from .common_serializers import (
     CheckInOutputSerializer,
@@ -151,13 +151,7 @@ class ProgressView(PatientEndpoint, APIView):
 def _with_entries(sessions: list[SessionLog]) -> list[SessionLog]:
     """Load the entries of sessions a service returned, in one query."""
     prefetch_related_objects(
-        sessions,
-        Prefetch(
-            "entries",
-            queryset=ExerciseLog.objects.select_related("prescribed_exercise__exercise").order_by(
-                "id"
-            ),
-        ),
+        sessions, Prefetch("entries", queryset=program_selectors.session_entries())
     )
     return sessions
 
