@@ -43,18 +43,22 @@ def dispatch_due_reminders_task() -> dict:
     return reminders.dispatch_due_reminders().as_dict()
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    # For the whole batch: the claim's lease is this plus a margin (`reminders.send_lease`).
-    time_limit=settings.STRIDE_REMINDER_SEND_TIME_LIMIT,
-    soft_time_limit=settings.STRIDE_REMINDER_SEND_TIME_LIMIT * 0.8,
-    # The rows' `attempts` (STRIDE_REMINDER_MAX_ATTEMPTS) end the retries, not the message:
-    # they also count attempts cut short by a killed worker, which a message header cannot.
-    max_retries=None,
-)
+# Both send tasks: acknowledged after the work, redelivered if the worker dies; the time limit
+# is for a whole batch (the claim's lease is this plus a margin, `reminders.send_lease`); the
+# rows' `attempts` (STRIDE_REMINDER_MAX_ATTEMPTS) end the retries, not the message: they also
+# count attempts cut short by a killed worker, which a message header cannot.
+SEND_TASK_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "time_limit": settings.STRIDE_REMINDER_SEND_TIME_LIMIT,
+    "soft_time_limit": settings.STRIDE_REMINDER_SEND_TIME_LIMIT * 0.8,
+    "max_retries": None,
+}
+
+
+@shared_task(**SEND_TASK_OPTIONS)
 def send_reminders_task(self, reminder_ids: list[int]) -> dict[str, int]:
     """Deliver a batch of reminders, each at most once; queues again only the ones to retry.
 
@@ -90,17 +94,11 @@ def _send_again(task: Task, reminder_ids: list[int], countdown: float) -> None:
 
 
 @shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    time_limit=settings.STRIDE_REMINDER_SEND_TIME_LIMIT,
-    soft_time_limit=settings.STRIDE_REMINDER_SEND_TIME_LIMIT * 0.8,
+    **SEND_TASK_OPTIONS,
     autoretry_for=(DeliveryError,),
     retry_backoff=True,
     retry_backoff_max=RETRY_BACKOFF_MAX,
     retry_jitter=True,
-    max_retries=None,
 )
 def send_reminder_task(self, reminder_id: int) -> str:
     """Deliver one reminder; idempotent (claims the row first), retried with backoff.

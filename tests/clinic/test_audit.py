@@ -14,16 +14,22 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-def run_request(user, record):
-    request = RequestFactory().get("/patients/", HTTP_USER_AGENT="pytest-agent")
+def run_view(user, view, *, method="get", path="/patients/", request_id="req-12345678"):
+    """`view` behind AuditMiddleware, as `user`."""
+    request = getattr(RequestFactory(), method)(path, HTTP_USER_AGENT="pytest-agent")
     request.user = user
-    request.request_id = "req-12345678"
+    request.request_id = request_id
+    return AuditMiddleware(view)(request)
+
+
+def run_request(user, record):
+    """A GET whose view calls `record(request)` and answers 200."""
 
     def view(inner_request):
         record(inner_request)
         return HttpResponse("ok")
 
-    return AuditMiddleware(view)(request)
+    return run_view(user, view)
 
 
 def test_a_list_view_writes_one_row_per_patient_in_one_insert(therapist):
@@ -79,10 +85,9 @@ def test_a_failed_audit_write_does_not_break_the_request_but_is_logged(
 
 
 def run_write(user, view):
-    request = RequestFactory().post("/patients/1/discharge/", HTTP_USER_AGENT="pytest-agent")
-    request.user = user
-    request.request_id = "req-write"
-    return AuditMiddleware(view)(request)
+    return run_view(
+        user, view, method="post", path="/patients/1/discharge/", request_id="req-write"
+    )
 
 
 def test_a_write_that_ends_in_a_server_error_is_rolled_back_and_still_audited(therapist):
