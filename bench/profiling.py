@@ -59,8 +59,8 @@ def main() -> None:
     from django.core.cache import cache
     from django.test import Client
     from pyinstrument import Profiler
-    from rest_framework_simplejwt.tokens import RefreshToken
 
+    from api.tokens import CallerRefreshToken as RefreshToken
     from bench.seed import LARGE_SLUG, UPLOADER_USERNAME
     from clinic.models import Practitioner
     from patients.models import Patient

@@ -412,8 +412,8 @@ class Bench:
     def tokens(self) -> None:
         """JWTs through the login endpoint when it exists, else minted with simplejwt."""
         from django.contrib.auth import get_user_model
-        from rest_framework_simplejwt.tokens import RefreshToken
 
+        from api.tokens import CallerRefreshToken as RefreshToken
         from bench.seed import BENCH_PASSWORD
 
         self.token = {}

@@ -323,6 +323,9 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # STRIDE
 # ------------------------------------------------------------------------------
 STRIDE_INVITE_TTL_DAYS = env.int("STRIDE_INVITE_TTL_DAYS", default=14)
+# How long the answer to an upload is kept for retries with the same client_id (clinic/answers.py);
+# 0 turns the shortcut off (the database still answers retries).
+STRIDE_RETRY_ANSWER_SECONDS = env.int("STRIDE_RETRY_ANSWER_SECONDS", default=3600)
 
 # SECURITY
 # ------------------------------------------------------------------------------

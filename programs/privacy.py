@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from clinic import answers
 from clinic.accounts import user_disable
 from patients.models import CheckIn, MeasureResponse, Patient
 
@@ -176,6 +178,7 @@ def patient_erase(*, patient: Patient) -> ErasureResult:
     if patient.erased_at is not None:
         return ErasureResult(patient_id=patient.pk, sessions_aggregated=0, weeks_kept=0)
 
+    now = timezone.now()
     weekly: dict[tuple[dt.date, int | None], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     sessions = (
         SessionLog.objects.filter(patient=patient)
@@ -208,6 +211,16 @@ def patient_erase(*, patient: Patient) -> ErasureResult:
         ]
     )
 
+    # Answers kept for upload retries (clinic.answers) hold session data: forget those still
+    # within their lifetime.
+    answers.answers_forget(
+        kind=answers.SESSION_UPLOAD,
+        owner_id=patient.pk,
+        client_ids=SessionLog.objects.filter(
+            patient=patient,
+            created_at__gte=now - dt.timedelta(seconds=settings.STRIDE_RETRY_ANSWER_SECONDS),
+        ).values_list("client_id", flat=True),
+    )
     ExerciseLog.objects.filter(session__patient=patient).delete()
     SessionLog.objects.filter(patient=patient).delete()
     Prescription.objects.filter(patient=patient).delete()
@@ -217,7 +230,6 @@ def patient_erase(*, patient: Patient) -> ErasureResult:
     Reminder.objects.filter(patient=patient).delete()
 
     user = patient.user
-    now = timezone.now()
     patient.first_name = "Erased"
     patient.last_name = "patient"
     patient.date_of_birth = None

@@ -429,40 +429,47 @@ def patient_discharge(*, patient: Patient) -> Patient:
 # --- logging sessions ---------------------------------------------------------------------
 
 
+# What logging a session reads of its program: dates, phase and status (the program's name
+# and the phase's texts stay behind; a session upload is the hottest write).
+LOGGING_PROGRAM_FIELDS = (
+    "id",
+    "patient_id",
+    "status",
+    "start_date",
+    "phase_started_on",
+    "current_phase_id",
+    "completed_on",
+)
+
+
 def _resolve_prescription(patient: Patient, prescription_id: int | None) -> Prescription:
-    open_programs = Prescription.objects.filter(patient=patient).exclude(
-        status=Prescription.Status.COMPLETED
-    )
+    programs = Prescription.objects.filter(patient=patient).only(*LOGGING_PROGRAM_FIELDS)
     if prescription_id is not None:
-        prescription = (
-            Prescription.objects.filter(patient=patient, pk=prescription_id)
-            .select_related("current_phase")
-            .first()
-        )
+        prescription = next(iter(programs.filter(pk=prescription_id)), None)
         if prescription is None:
             raise ValidationError({"prescription": ["No such program for this patient."]})
         return prescription
-    programs = list(open_programs.select_related("current_phase")[:2])
-    if len(programs) != 1:
+    open_programs = list(programs.exclude(status=Prescription.Status.COMPLETED).order_by()[:2])
+    if len(open_programs) != 1:
         message = (
             "The patient has no open program."
-            if not programs
+            if not open_programs
             else "The patient has several programs: say which one."
         )
         raise ValidationError({"prescription": [message]})
-    return programs[0]
+    return open_programs[0]
 
 
-def _phase_on(prescription: Prescription, local_date: dt.date) -> ProtocolPhase | None:
+def _phase_id_on(prescription: Prescription, local_date: dt.date) -> int | None:
+    """The phase in force on that day: the current one, or the one a phase period records."""
     if local_date >= prescription.phase_started_on:
-        return prescription.current_phase
-    period = (
+        return prescription.current_phase_id
+    return (
         prescription.periods.filter(kind=PrescriptionPeriod.Kind.PHASE, started_on__lte=local_date)
         .order_by("-started_on")
-        .select_related("phase")
+        .values_list("phase_id", flat=True)
         .first()
     )
-    return period.phase if period else None
 
 
 def _validate_session(
@@ -489,9 +496,16 @@ def _validate_session(
     if len(set(ids)) != len(ids):
         errors["exercises"] = ["Each prescribed exercise can appear only once."]
     elif ids:
-        known = PrescribedExercise.objects.select_related("exercise").in_bulk(ids, field_name="pk")
+        # Only what the answer shows of each exercise, and no ORDER BY (the model's default
+        # ordering goes through the program).
         known = {
-            pk: entry for pk, entry in known.items() if entry.prescription_id == prescription.pk
+            entry.pk: entry
+            for entry in PrescribedExercise.objects.filter(
+                pk__in=ids, prescription_id=prescription.pk
+            )
+            .select_related("exercise")
+            .only("id", "prescription_id", "exercise__slug", "exercise__name")
+            .order_by()
         }
         if missing := [pk for pk in ids if pk not in known]:
             errors["exercises"] = [f"Exercise {pk} is not part of this program." for pk in missing]
@@ -546,7 +560,7 @@ def session_record(
         client_id=client_id,
         performed_at=performed_at,
         local_date=local_date,
-        phase=_phase_on(prescription, local_date),
+        phase_id=_phase_id_on(prescription, local_date),
         pain_before=pain_before,
         pain_after=pain_after,
         difficulty=difficulty,

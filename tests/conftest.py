@@ -1,6 +1,7 @@
 import datetime as dt
 import os
 import shutil
+import uuid
 
 import pytest
 from django.conf import settings
@@ -36,6 +37,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _fast_password_hashing(settings):
     """Real hashers cost ~0.3 s a password by design; tests only need them to round-trip."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _cache_namespace_per_test(request, settings):
+    """Each test sees an empty cache of its own: kept upload answers (clinic.answers) and
+    throttle counts must not leak between tests, nor between xdist workers sharing one Redis
+    (their databases hand out the same ids). A real worker process keeps the shared prefix."""
+    if request.node.get_closest_marker("celery_worker"):
+        return
+    default = settings.CACHES["default"]
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**default, "KEY_PREFIX": f"{default.get('KEY_PREFIX', '')}:{uuid.uuid4().hex}"},
+    }
 
 
 @pytest.fixture

@@ -18,13 +18,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import (
-    TokenObtainPairSerializer,
-    TokenRefreshSerializer,
-)
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from api.throttles import ClaimThrottle, LoginThrottle
+from api.tokens import CallerRefreshToken, CallerTokenObtainPairSerializer
 from patients import services as patient_services
 
 from .common_serializers import error_responses
@@ -72,7 +70,9 @@ class TokenObtainView(CredentialsView):
         # The documented shape first (lengths, no NUL bytes): simplejwt's serializer has no
         # limits, and axes would store an over-long or NUL-laden username (a 500 on PostgreSQL).
         LoginSerializer(data=request.data).is_valid(raise_exception=True)
-        serializer = TokenObtainPairSerializer(data=request.data, context={"request": request})
+        serializer = CallerTokenObtainPairSerializer(
+            data=request.data, context={"request": request}
+        )
         try:
             serializer.is_valid(raise_exception=True)
         except exceptions.AuthenticationFailed:
@@ -141,7 +141,7 @@ class ClaimView(CredentialsView):
         serializer = ClaimSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         patient = patient_services.patient_claim(**serializer.validated_data)
-        refresh = RefreshToken.for_user(patient.user)
+        refresh = CallerRefreshToken.for_user(patient.user)
         body = {
             "access": str(refresh.access_token),
             "refresh": str(refresh),

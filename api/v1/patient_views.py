@@ -10,6 +10,7 @@ from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 from api.errors import django_validation_error_to_drf, error_fields
 from api.permissions import IsPatient, caller_patient
 from api.throttles import SessionWriteThrottle, SyncThrottle, WriteThrottle
+from clinic import answers
 from patients import instruments, red_flags
 from patients import services as patient_services
 from patients.models import CheckIn, MeasureResponse, Patient
@@ -156,6 +158,18 @@ def _with_entries(sessions: list[SessionLog]) -> list[SessionLog]:
     return sessions
 
 
+def _body_client_id(body: Any) -> uuid.UUID | None:
+    raw = body.get("client_id") if isinstance(body, dict) else None
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        return None
+
+
+def _session_answer(patient: Patient, client_id: uuid.UUID) -> dict[str, Any]:
+    return {"kind": answers.SESSION_UPLOAD, "owner_id": patient.pk, "client_id": client_id}
+
+
 def _sync_client_id(raw: Any) -> str | None:
     value = raw.get("client_id") if isinstance(raw, dict) else None
     return value if isinstance(value, str) and len(value) <= 64 else None
@@ -212,32 +226,38 @@ class SessionViewSet(
         },
     )
     def create(self, request: Request) -> Response:
-        # A retry is answered before the body is validated again: the stored session is the
-        # answer whatever the retry carries, so this path costs one indexed lookup.
-        if stored := self._stored_session(request.data):
-            _with_entries([stored])
-            return Response(SessionLogOutputSerializer(stored).data, status=status.HTTP_200_OK)
-        serializer = SessionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        session, created = program_services.session_record(
-            patient=self.patient,
-            source=SessionLog.Source.APP,
-            check_existing=False,
-            **serializer.to_service_kwargs(),
-        )
-        _with_entries([session])
-        return Response(
-            SessionLogOutputSerializer(session).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
-
-    def _stored_session(self, body: Any) -> SessionLog | None:
-        raw = body.get("client_id") if isinstance(body, dict) else None
+        patient = self.patient
+        client_id = _body_client_id(request.data)
+        # A retry within the hour is answered with the first answer, kept in the cache: no
+        # validation and no query. The answer to a known client_id is the stored session
+        # whatever the retry carries.
+        if client_id and (kept := answers.answer_stored(**_session_answer(patient, client_id))):
+            return Response(kept, status=status.HTTP_200_OK)
         try:
-            client_id = uuid.UUID(str(raw))
-        except ValueError:
-            return None
-        return program_services.session_find(patient=self.patient, client_id=client_id)
+            serializer = SessionInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            # New uploads are not looked up first: the unique key settles a retry the cache
+            # no longer holds (session_record answers it with the stored session).
+            session, created = program_services.session_record(
+                patient=patient,
+                source=SessionLog.Source.APP,
+                check_existing=False,
+                **serializer.to_service_kwargs(),
+            )
+        except (ValidationError, DjangoValidationError):
+            # A retry the body no longer validates (its program ended since, say) still gets
+            # the stored session.
+            stored = client_id and program_services.session_find(
+                patient=patient, client_id=client_id
+            )
+            if not stored:
+                raise
+            session, created = stored, False
+        if not created:
+            _with_entries([session])
+        body = SessionLogOutputSerializer(session).data
+        answers.answer_keep(**_session_answer(patient, session.client_id), body=body)
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
         tags=["me"],

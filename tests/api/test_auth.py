@@ -5,10 +5,13 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from api.tokens import CALLER_CLAIM
 from patients.models import Patient
 from tests import factories
 
@@ -317,3 +320,70 @@ def test_claim_attempts_are_throttled(api_client, patient, throttle_rates):
     )
 
     assert_error(response, 429, "throttled")
+
+
+# --- the caller claim: which profile authentication loads --------------------------------------
+
+PATIENTS = "/api/v1/patients/"
+
+
+def _auth_query(client: APIClient, path: str) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        status = client.get(path).status_code
+    return status, next(q["sql"] for q in queries.captured_queries if '"auth_user"' in q["sql"])
+
+
+@pytest.mark.parametrize(
+    ("user_fixture", "kind", "path", "joined", "left_out"),
+    [
+        ("patient_user", "patient", ME, "patients_patient", "clinic_practitioner"),
+        ("therapist_user", "staff", PATIENTS, "clinic_practitioner", "patients_patient"),
+    ],
+)
+def test_tokens_name_the_caller_and_authentication_joins_only_that_profile(
+    request, api_client, user_fixture, kind, path, joined, left_out
+):
+    user = request.getfixturevalue(user_fixture)
+    tokens = login(api_client, user.username).json()
+    refreshed = api_client.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").json()
+
+    assert AccessToken(tokens["access"])[CALLER_CLAIM] == kind
+    assert AccessToken(refreshed["access"])[CALLER_CLAIM] == kind
+    assert RefreshToken(refreshed["refresh"])[CALLER_CLAIM] == kind
+    status, sql = _auth_query(bearer(tokens["access"]), path)
+    assert status == 200
+    assert f'"{joined}"' in sql
+    assert f'"{left_out}"' not in sql
+
+
+def test_a_claimed_invite_token_names_a_patient(api_client, patient):
+    response = api_client.post(
+        CLAIM,
+        {"invite_code": patient.invite_code, "username": "claimer", "password": "A-long-pass-42"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert AccessToken(response.json()["access"])[CALLER_CLAIM] == "patient"
+
+
+def test_a_token_without_the_claim_loads_both_profiles(patient_user):
+    status, sql = _auth_query(bearer(str(RefreshToken.for_user(patient_user).access_token)), ME)
+
+    assert status == 200
+    assert '"patients_patient"' in sql
+    assert '"clinic_practitioner"' in sql
+
+
+def test_the_claim_grants_nothing(patient_user, therapist_user):
+    # A claim naming the wrong profile only changes what is joined: the permissions still
+    # read the real profile (one more query), so a patient stays out of staff endpoints.
+    patient_as_staff = RefreshToken.for_user(patient_user)
+    patient_as_staff[CALLER_CLAIM] = "staff"
+    therapist_as_patient = RefreshToken.for_user(therapist_user)
+    therapist_as_patient[CALLER_CLAIM] = "patient"
+
+    assert bearer(str(patient_as_staff.access_token)).get(PATIENTS).status_code == 403
+    assert bearer(str(patient_as_staff.access_token)).get(ME).status_code == 200
+    assert bearer(str(therapist_as_patient.access_token)).get(ME).status_code == 403
+    assert bearer(str(therapist_as_patient.access_token)).get(PATIENTS).status_code == 200

@@ -3,10 +3,12 @@ import json
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from clinic import answers
 from clinic.models import AuditEvent
 from programs import services as program_services
 from programs.models import Alert, ExerciseLog, Prescription, SessionLog
@@ -270,7 +272,7 @@ def test_a_logged_session_with_a_pain_spike_opens_an_alert_after_commit(
         response = client.post(SESSIONS, session_body(prescription, pain_after=9), format="json")
 
     assert response.status_code == 201
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the alert check, and the answer kept for retries
     assert Alert.objects.filter(patient=patient, kind=Alert.Kind.PAIN_SPIKE).exists()
 
 
@@ -348,18 +350,105 @@ def test_the_list_query_count_does_not_grow_with_the_page(auth_client, backdated
     assert len(queries_outside_audit(five.captured_queries)) <= 3
 
 
-def test_a_session_post_takes_a_bounded_number_of_queries(client, prescription):
+def test_a_session_post_takes_a_bounded_number_of_queries(
+    client, prescription, django_capture_on_commit_callbacks
+):
     body = session_body(prescription)
 
-    with CaptureQueriesContext(connection) as first:
+    with (  # the on-commit work (the alert check, keeping the answer) runs after the count
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as first,
+    ):
         assert client.post(SESSIONS, body, format="json").status_code == 201
     with CaptureQueriesContext(connection) as retried:
         assert client.post(SESSIONS, body, format="json").status_code == 200
+    cache.clear()  # the kept answer gone (expired, evicted): the database answers
+    with CaptureQueriesContext(connection) as retried_late:
+        assert client.post(SESSIONS, body, format="json").status_code == 200
 
-    # New: user with patient, known client_id?, program, entries with exercises, 2 inserts;
-    # the answer is built from what was inserted. Retried: user with patient, lookup, entries.
-    assert len(queries_outside_audit(first.captured_queries)) <= 6
-    assert len(queries_outside_audit(retried.captured_queries)) <= 3
+    # New: user with patient, program, entries with exercises, 2 inserts; no lookup first,
+    # and the answer is built from what was inserted. Retried: the user, then the kept answer.
+    # Retried late: the new-upload path, its insert refused by the key, the lookup, entries.
+    assert len(queries_outside_audit(first.captured_queries)) <= 5
+    assert len(queries_outside_audit(retried.captured_queries)) == 1
+    assert len(queries_outside_audit(retried_late.captured_queries)) <= 6
+
+
+def test_a_retry_is_answered_with_the_kept_answer(
+    client, patient, prescription, django_capture_on_commit_callbacks
+):
+    body = session_body(prescription)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(SESSIONS, body, format="json")
+
+    retried = client.post(SESSIONS, {**body, "pain_after": 9, "exercises": []}, format="json")
+
+    assert (first.status_code, retried.status_code) == (201, 200)
+    assert retried.json() == first.json()
+    assert SessionLog.objects.filter(patient=patient).count() == 1
+
+
+def test_without_a_kept_answer_a_retry_that_no_longer_validates_gets_the_stored_session(
+    client, patient, prescription
+):
+    body = session_body(prescription)
+    first = client.post(SESSIONS, body, format="json")  # on_commit never runs here: no answer
+    program_services.program_complete(prescription=prescription)
+    retried = client.post(SESSIONS, {**body, "pain_after": 11}, format="json")
+
+    assert (first.status_code, retried.status_code) == (201, 200)
+    assert retried.json() == first.json()
+    assert SessionLog.objects.filter(patient=patient).count() == 1
+
+
+def test_a_refused_upload_keeps_no_answer(
+    client, patient, prescription, django_capture_on_commit_callbacks
+):
+    body = session_body(prescription)
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = client.post(SESSIONS, {**body, "pain_after": 11}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = client.post(SESSIONS, body, format="json")
+
+    assert (refused.status_code, stored.status_code) == (400, 201)
+    assert stored.json()["pain_after"] == 2
+
+
+def test_a_kept_answer_is_never_another_patients(
+    auth_client,
+    patient_user,
+    other_patient_user,
+    prescription,
+    other_prescription,
+    django_capture_on_commit_callbacks,
+):
+    body = session_body(prescription)
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = auth_client(patient_user).post(SESSIONS, body, format="json")
+    theirs = auth_client(other_patient_user).post(
+        SESSIONS, session_body(other_prescription, client_id=body["client_id"]), format="json"
+    )
+
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert theirs.json()["id"] != mine.json()["id"]
+    assert theirs.json()["prescription"] == other_prescription.pk
+
+
+def test_erasure_forgets_the_kept_answers(
+    client, patient, prescription, django_capture_on_commit_callbacks
+):
+    from programs.privacy import patient_erase
+
+    body = session_body(prescription)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(SESSIONS, body, format="json")
+    key = {"kind": answers.SESSION_UPLOAD, "owner_id": patient.pk}
+    assert answers.answer_stored(**key, client_id=uuid.UUID(body["client_id"])) is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        patient_erase(patient=patient)
+
+    assert answers.answer_stored(**key, client_id=uuid.UUID(body["client_id"])) is None
 
 
 def test_a_single_session_can_be_read_back(client, prescription):

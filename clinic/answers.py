@@ -1,0 +1,61 @@
+"""The answers of idempotent writes, kept a while so that a retry costs one cache read.
+
+A client that did not hear the answer to an upload sends it again with the same `client_id`,
+usually within seconds; the answer is the stored row, whatever the retry carries. The first
+answer is kept in the cache (Redis in production) for `STRIDE_RETRY_ANSWER_SECONDS`, keyed by
+the kind of write, the owner and the client id. The cache is only a shortcut: after it expires
+or is evicted, the database still decides (the unique key on the client id), and an answer is
+kept only after its transaction commits, so a write that rolled back leaves none. Nothing
+edits a stored session, so a kept answer cannot go stale; erasure forgets the answers it could
+still find (`answers_forget`).
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+SESSION_UPLOAD = "session"  # answers of POST me/sessions/, owned by the patient
+
+
+def _key(kind: str, owner_id: int, client_id: uuid.UUID | str) -> str:
+    return f"answer:{kind}:{owner_id}:{client_id}"
+
+
+def answer_stored(*, kind: str, owner_id: int, client_id: uuid.UUID) -> Any | None:
+    """The kept answer to this write, or None (never kept, expired, or the cache is down)."""
+    try:
+        return cache.get(_key(kind, owner_id, client_id))
+    except Exception:  # the database answers instead
+        logger.warning("answer cache unavailable", exc_info=True)
+        return None
+
+
+def answer_keep(*, kind: str, owner_id: int, client_id: uuid.UUID, body: Any) -> None:
+    """Keep `body` as the answer once the current transaction commits (at once outside one).
+
+    Side effect: a cache write after commit; a cache failure is logged, never raised.
+    """
+    key, seconds = _key(kind, owner_id, client_id), settings.STRIDE_RETRY_ANSWER_SECONDS
+    if seconds <= 0:
+        return
+
+    def keep() -> None:
+        try:
+            cache.set(key, body, seconds)
+        except Exception:
+            logger.warning("answer cache unavailable", exc_info=True)
+
+    transaction.on_commit(keep)
+
+
+def answers_forget(*, kind: str, owner_id: int, client_ids: Iterable[uuid.UUID | str]) -> None:
+    """Drop kept answers (erasure), after the current transaction commits."""
+    keys = [_key(kind, owner_id, client_id) for client_id in client_ids]
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(keys), robust=True)
