@@ -150,6 +150,48 @@ class SessionLogOutputSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: SessionLog) -> dict[str, Any]:
+        """The declared fields, rendered directly.
+
+        A session upload's answer and every page of the session list render through here;
+        DRF's field-by-field rendering (a `get_attribute` and a `to_representation` per value,
+        ~60 values with the entries) was ~10% of an upload. A test checks that this equals
+        DRF's own rendering (`ModelSerializer.to_representation`) for every shape of session.
+        """
+        return {
+            "id": instance.pk,
+            "client_id": str(instance.client_id),
+            "prescription": instance.prescription_id,
+            "phase": instance.phase_id,
+            "performed_at": _DATETIME.to_representation(instance.performed_at),
+            "local_date": _DATE.to_representation(instance.local_date),
+            "pain_before": instance.pain_before,
+            "pain_after": instance.pain_after,
+            "difficulty": instance.difficulty,
+            "duration_minutes": instance.duration_minutes,
+            "notes": instance.notes,
+            "source": instance.source,
+            "created_at": _DATETIME.to_representation(instance.created_at),
+            "exercises": [
+                {
+                    "prescribed_exercise": entry.prescribed_exercise_id,
+                    "exercise_slug": entry.prescribed_exercise.exercise.slug,
+                    "exercise_name": entry.prescribed_exercise.exercise.name,
+                    "sets_done": entry.sets_done,
+                    "reps_done": entry.reps_done,
+                    "hold_seconds_done": entry.hold_seconds_done,
+                    "completed": entry.completed,
+                    "skipped_reason": entry.skipped_reason,
+                }
+                for entry in instance.entries.all()
+            ],
+        }
+
+
+# DRF's own renderings of a datetime (in the current time zone, `Z` for UTC) and a date.
+_DATETIME = serializers.DateTimeField()
+_DATE = serializers.DateField()
+
 
 class RedFlagSerializer(serializers.Serializer):
     key = serializers.CharField()

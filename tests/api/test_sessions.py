@@ -11,7 +11,7 @@ from django.utils import timezone
 from clinic import answers
 from clinic.models import AuditEvent
 from programs import services as program_services
-from programs.models import Alert, ExerciseLog, Prescription, SessionLog
+from programs.models import Alert, ExerciseLog, Prescription, Protocol, SessionLog
 from tests import factories
 from tests.api.conftest import claim_patient, queries_outside_audit
 
@@ -566,3 +566,55 @@ def test_concurrent_identical_uploads_store_one_session(auth_client, patient_use
     assert len(ids) == 1
     assert SessionLog.objects.filter(client_id=body["client_id"]).count() == 1
     assert ExerciseLog.objects.filter(session__client_id=body["client_id"]).count() == 3
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_sessions_render_as_drf_would_render_the_declared_fields(
+    patient, prescription, therapist, zone
+):
+    from django.utils import timezone as django_timezone
+    from rest_framework import serializers
+
+    from api.v1.common_serializers import SessionLogOutputSerializer
+    from programs.selectors import patient_sessions
+
+    on_protocol = factories.create_patient(clinic=patient.clinic, therapist=therapist)
+    protocol_program = program_services.program_assign(
+        patient=on_protocol,
+        prescriber=therapist,
+        protocol=Protocol.objects.filter(phases__isnull=False).order_by("pk").first(),
+        start_date=on_protocol.local_date() - dt.timedelta(days=3),
+        allow_precaution_override=True,
+        override_reason="test",
+    )
+    record(prescription)  # entries, a custom program (no phase)
+    record(prescription, days_ago=0, pain_after=None, notes="")
+    program_services.session_record(
+        patient=patient,
+        client_id=uuid.uuid4(),
+        performed_at=timezone.now(),
+        entries=[
+            program_services.ExerciseEntry(
+                prescribed_exercise_id=pk, completed=False, skipped_reason="Too sore"
+            )
+            for pk in prescription.exercises.values_list("pk", flat=True)[:1]
+        ],
+    )
+    program_services.session_record(  # no entries, a protocol's phase
+        patient=on_protocol, client_id=uuid.uuid4(), performed_at=timezone.now(), pain_before=4
+    )
+    sessions = [*patient_sessions(patient), *patient_sessions(on_protocol)]
+    serializer = SessionLogOutputSerializer()
+
+    assert len(sessions) == 4
+    assert {s.phase_id is None for s in sessions} == {True, False}
+    assert {len(s.entries.all()) for s in sessions} == {0, 1, 3}
+    assert protocol_program.current_phase_id in {s.phase_id for s in sessions}
+    with django_timezone.override(zone):
+        for session in sessions:
+            assert serializer.to_representation(session) == (
+                serializers.ModelSerializer.to_representation(serializer, session)
+            )
