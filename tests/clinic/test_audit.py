@@ -5,7 +5,9 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from clinic import audit
 from clinic.audit import EVENTS_ATTR, AuditMiddleware, audit_flush, audit_record
 from clinic.models import AuditEvent
 from programs.models import Exercise
@@ -72,7 +74,7 @@ def test_a_failed_audit_write_does_not_break_the_request_but_is_logged(
     def broken(*args, **kwargs):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(AuditEvent.objects, "bulk_create", broken)
+    monkeypatch.setattr(audit, "_insert_events", broken)
     with caplog.at_level(logging.ERROR, logger="stride.audit"):
         response = run_request(
             therapist.user,
@@ -82,6 +84,59 @@ def test_a_failed_audit_write_does_not_break_the_request_but_is_logged(
         )
     assert response.status_code == 200
     assert "AUDIT WRITE FAILED" in caplog.text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_audit_insert_refused_by_the_database_leaves_the_request_and_connection_intact(
+    therapist, caplog, method
+):
+    # A value too long for its column: PostgreSQL refuses the INSERT inside the statement
+    # that also carries the rows' transaction control.
+    def view(request):
+        audit_record(request, action="view", object_type="x" * 100, patient_ids=[7])
+        if method == "post":
+            factories.ExerciseFactory(slug="kept-despite-audit")
+        return HttpResponse("ok")
+
+    with caplog.at_level(logging.ERROR, logger="stride.audit"):
+        response = run_view(therapist.user, view, method=method, path="/patients/7/")
+
+    assert response.status_code == 200
+    assert "AUDIT WRITE FAILED" in caplog.text
+    assert not connection.in_atomic_block
+    assert Exercise.objects.filter(slug="kept-despite-audit").exists() == (method == "post")
+    assert AuditEvent.objects.count() == 0
+
+
+def test_audit_rows_read_back_as_written(therapist):
+    # The PostgreSQL paths hand psycopg the attribute values as they are (no field
+    # conversion): one row goes through the one-statement INSERT, five through COPY.
+    for count in (1, 5):
+        run_request(
+            therapist.user,
+            lambda request, count=count: audit_record(
+                request,
+                action="view",
+                object_type=f"batch-{count}",
+                patient_ids=list(range(1, count + 1)),
+            ),
+        )
+    for count in (1, 5):
+        rows = AuditEvent.objects.filter(object_type=f"batch-{count}").order_by("patient_id")
+        assert [row.patient_id for row in rows] == list(range(1, count + 1))
+        assert [row.object_id for row in rows] == [str(n) for n in range(1, count + 1)]
+        for row in rows:
+            assert (row.user_id, row.role, row.clinic_id) == (
+                therapist.user_id,
+                "therapist",
+                therapist.clinic_id,
+            )
+            assert (row.method, row.path, row.status_code) == ("GET", "/patients/", 200)
+            assert row.ip_address == "127.0.0.1"
+            assert row.occurred_at.tzinfo is not None
+            assert abs((timezone.now() - row.occurred_at).total_seconds()) < 60
 
 
 def run_write(user, view):
