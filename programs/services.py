@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from clinic.inserts import insert_returning_pks
 from clinic.models import Practitioner
 from patients import instruments, red_flags
 from patients.models import CheckIn, MeasureResponse, Patient
@@ -582,8 +583,9 @@ def session_record(
     ]
     try:
         with transaction.atomic():
-            session.save(force_insert=True)
-            ExerciseLog.objects.bulk_create(logs)
+            # The upload is the hottest write: inserts assembled once (clinic.inserts).
+            insert_returning_pks([session])
+            insert_returning_pks(logs)
             transaction.on_commit(lambda: _after_session_recorded(session.pk))
     except IntegrityError:
         # Lost a race with an identical upload: the other request's row is the session.

@@ -1,0 +1,92 @@
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.inserts import insert_returning_pks
+from programs.models import ExerciseLog, SessionLog
+
+pytestmark = pytest.mark.django_db
+
+
+def stored(instance) -> dict:
+    fresh = type(instance).objects.get(pk=instance.pk)
+    return {f.attname: getattr(fresh, f.attname) for f in fresh._meta.concrete_fields}
+
+
+MOMENT = timezone.now() - dt.timedelta(minutes=5)
+
+
+def new_session(prescription, **fields) -> SessionLog:
+    performed_at = MOMENT
+    values = {
+        "prescription": prescription,
+        "patient": prescription.patient,
+        "client_id": uuid.uuid4(),
+        "performed_at": performed_at,
+        "local_date": prescription.patient.local_date(performed_at),
+        "pain_before": 3,
+        "pain_after": None,
+        "notes": "Ünïcode, 'quotes' and %s",
+        "created_at": MOMENT + dt.timedelta(seconds=1),
+    }
+    return SessionLog(**{**values, **fields})
+
+
+def new_entries(session, prescription) -> list[ExerciseLog]:
+    return [
+        ExerciseLog(
+            session=session,  # no key yet: copied once the session has one
+            prescribed_exercise=exercise,
+            sets_done=index,
+            completed=index % 2 == 0,
+            skipped_reason="" if index % 2 == 0 else "Too sore",
+        )
+        for index, exercise in enumerate(prescription.exercises.order_by("pk"))
+    ]
+
+
+def test_rows_are_stored_as_bulk_create_stores_them(prescription):
+    ours, theirs = new_session(prescription), new_session(prescription)
+    insert_returning_pks([ours])
+    SessionLog.objects.bulk_create([theirs])
+    our_entries, their_entries = new_entries(ours, prescription), new_entries(theirs, prescription)
+    insert_returning_pks(our_entries)
+    ExerciseLog.objects.bulk_create(their_entries)
+
+    assert ours.pk is not None
+    assert not ours._state.adding
+    assert ours._state.db == "default"
+    differs = {"id", "client_id"}
+    ours_stored, theirs_stored = stored(ours), stored(theirs)
+    assert {k: v for k, v in ours_stored.items() if k not in differs} == {
+        k: v for k, v in theirs_stored.items() if k not in differs
+    }
+    assert ours_stored["client_id"] == ours.client_id
+    assert len(our_entries) == 3
+    for mine, reference in zip(our_entries, their_entries, strict=True):
+        assert mine.pk is not None
+        assert mine.session_id == ours.pk
+        mine_stored, reference_stored = stored(mine), stored(reference)
+        assert mine_stored.pop("session_id") == ours.pk
+        assert reference_stored.pop("session_id") == theirs.pk
+        mine_stored.pop("id"), reference_stored.pop("id")
+        assert mine_stored == reference_stored
+    assert [e.pk for e in our_entries] == sorted(e.pk for e in our_entries)
+
+
+def test_a_constraint_violation_raises_django_s_integrity_error(prescription):
+    first = new_session(prescription)
+    insert_returning_pks([first])
+    again = new_session(prescription, client_id=first.client_id)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_returning_pks([again])
+    assert SessionLog.objects.filter(client_id=first.client_id).count() == 1
+
+
+def test_nothing_to_insert_runs_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        insert_returning_pks([])
