@@ -366,10 +366,10 @@ def test_a_session_post_takes_a_bounded_number_of_queries(
     with CaptureQueriesContext(connection) as retried_late:
         assert client.post(SESSIONS, body, format="json").status_code == 200
 
-    # New: user with patient, program, entries with exercises, 2 inserts; no lookup first,
+    # New: user with patient, program with the entries' exercises, 2 inserts; no lookup first,
     # and the answer is built from what was inserted. Retried: the user, then the kept answer.
     # Retried late: the new-upload path, its insert refused by the key, the lookup, entries.
-    assert len(queries_outside_audit(first.captured_queries)) <= 5
+    assert len(queries_outside_audit(first.captured_queries)) <= 4
     assert len(queries_outside_audit(retried.captured_queries)) == 1
     assert len(queries_outside_audit(retried_late.captured_queries)) <= 6
 
