@@ -14,6 +14,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, F, Max, Q
 
@@ -91,14 +92,33 @@ class Schedule:
     def from_periods(
         cls, prescription: Prescription, periods: Iterable[PrescriptionPeriod]
     ) -> "Schedule":
+        return cls.from_rows(
+            start_date=prescription.start_date,
+            completed_on=prescription.completed_on,
+            sessions_per_week=prescription.sessions_per_week,
+            periods=[
+                (p.kind, p.started_on, p.ended_on, p.sessions_per_week, p.phase_id) for p in periods
+            ],
+        )
+
+    @classmethod
+    def from_rows(
+        cls,
+        *,
+        start_date: dt.date,
+        completed_on: dt.date | None,
+        sessions_per_week: int,
+        periods: Iterable[Sequence[Any]],
+    ) -> "Schedule":
+        """From period values: (kind, started_on, ended_on, sessions_per_week, phase_id)."""
         phases, pauses = [], []
-        for period in periods:
-            if period.kind == PrescriptionPeriod.Kind.PAUSE:
-                pauses.append((period.started_on, period.ended_on))
+        for kind, started_on, ended_on, period_per_week, phase_id in periods:
+            if kind == PrescriptionPeriod.Kind.PAUSE:
+                pauses.append((started_on, ended_on))
             else:
-                per_week = period.sessions_per_week or prescription.sessions_per_week
-                phases.append((period.started_on, period.ended_on, per_week, period.phase_id))
-        return cls(prescription.start_date, prescription.completed_on, phases, pauses)
+                per_week = period_per_week or sessions_per_week
+                phases.append((started_on, ended_on, per_week, phase_id))
+        return cls(start_date, completed_on, phases, pauses)
 
     def planned_on(self, day: dt.date) -> float:
         if day < self.start_date or (self.completed_on and day >= self.completed_on):

@@ -68,10 +68,10 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffView
         return self.clinic_patients().select_related("therapist__user")
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        patients = self.paginate_queryset(
-            program_selectors.overview_patients(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(
+            program_selectors.patient_list_page(self.filter_queryset(self.clinic_patients()))
         )
-        rows = program_selectors.clinic_overview(self.clinic, patients=patients)
+        rows = program_selectors.patient_list_rows(self.clinic, page)
         return self.get_paginated_response(PatientRowSerializer(rows, many=True).data)
 
     @extend_schema(
