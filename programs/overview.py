@@ -106,8 +106,12 @@ def _table(model: type) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _placeholders(count: int) -> str:
-    return ", ".join(["%s"] * count)
+def _in(column: str, values: Sequence[int]) -> tuple[str, list[Any]]:
+    """`column` among `values`: one array parameter on PostgreSQL (the statement's text stays
+    the same whatever the page, and the driver parses one placeholder, not 50), else IN."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 @cache
@@ -143,7 +147,7 @@ def _heads_sql() -> str:
         )
         LEFT JOIN {_table(Protocol)} pc ON pc.id = pr.protocol_id
         LEFT JOIN {_table(ProtocolPhase)} ph ON ph.id = pr.current_phase_id
-        WHERE pt.id IN ({{ids}})
+        WHERE {{ids}}
     """  # noqa: S608 - identifiers come from the models, values are parameters
 
 
@@ -151,27 +155,16 @@ def overview_heads(patient_ids: Sequence[int]) -> dict[int, OverviewHead]:
     """Each patient's own columns, program shown, last session and open alerts: one query."""
     if not patient_ids:
         return {}
+    among, params = _in("pt.id", patient_ids)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _heads_sql().replace("{ids}", _placeholders(len(patient_ids))), list(patient_ids)
-        )
+        cursor.execute(_heads_sql().replace("{ids}", among), params)
         rows = cursor.fetchall()
     heads = {}
     for row in rows:
         first, last, username = row[10], row[11], row[12]
         program = None
         if row[13] is not None:
-            program = ProgramColumns(
-                row[13],
-                row[14],
-                row[15],
-                _date(row[16]),
-                _date(row[17]),
-                row[18],
-                _date(row[19]),
-                _date(row[20]),
-                *row[21:27],
-            )
+            program = ProgramColumns(*row[13:27])
         heads[row[0]] = OverviewHead(
             *row[0:10],
             therapist_name=f"{first} {last}".strip() or username,
@@ -185,7 +178,8 @@ def overview_heads(patient_ids: Sequence[int]) -> dict[int, OverviewHead]:
 
 
 def _date(value: Any) -> dt.date | None:
-    # SQLite gives an expression's date (a subquery's) as text; PostgreSQL gives a date.
+    # SQLite gives a subquery's date as text (no declared type to convert by); PostgreSQL
+    # gives a date.
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -248,29 +242,28 @@ def _sessions_by_day(
 ) -> tuple[dict[int, dict[dt.date, int]], dict[int, list[DailyPain]]]:
     """Per patient and local date in [earliest, latest]: the sessions of the patient's open
     program (a program belongs to one patient), and the day's mean session pain."""
-    done = "0"
+    done, done_params = "0", []
     if open_program_ids:
-        done = (
-            f"SUM(CASE WHEN s.prescription_id IN ({_placeholders(len(open_program_ids))}) "
-            "THEN 1 ELSE 0 END)"
-        )
+        among, done_params = _in("s.prescription_id", open_program_ids)
+        done = f"SUM(CASE WHEN {among} THEN 1 ELSE 0 END)"
+    among, params = _in("s.patient_id", patient_ids)
     sql = f"""
         SELECT s.patient_id, s.local_date, {done},
             AVG(COALESCE(s.pain_after, s.pain_before)),
             COUNT(COALESCE(s.pain_after, s.pain_before))
         FROM {_table(SessionLog)} s
-        WHERE s.patient_id IN ({_placeholders(len(patient_ids))})
-            AND s.local_date >= %s AND s.local_date <= %s
+        WHERE {among} AND s.local_date >= %s AND s.local_date <= %s
         GROUP BY s.patient_id, s.local_date
         ORDER BY s.patient_id, s.local_date
     """  # noqa: S608 - identifiers come from the models, values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*open_program_ids, *patient_ids, earliest, latest])
+        cursor.execute(sql, [*done_params, *params, earliest, latest])
         rows = cursor.fetchall()
     done_by_day: dict[int, dict[dt.date, int]] = defaultdict(dict)
     pain_days: dict[int, list[DailyPain]] = defaultdict(list)
+    # Plain date columns come back as dates from both databases (SQLite through Django's
+    # converter for the declared type).
     for patient_id, day, sessions_done, pain, pain_sessions in rows:
-        day = _date(day)
         if sessions_done:
             done_by_day[patient_id][day] = sessions_done
         if pain is not None:
@@ -283,20 +276,19 @@ def _schedules(programs: Iterable[ProgramColumns]) -> dict[int, Schedule]:
     programs = {program.id: program for program in programs}
     if not programs:
         return {}
+    among, params = _in("prescription_id", list(programs))
     sql = f"""
         SELECT prescription_id, kind, started_on, ended_on, sessions_per_week, phase_id
         FROM {_table(PrescriptionPeriod)}
-        WHERE prescription_id IN ({_placeholders(len(programs))})
+        WHERE {among}
         ORDER BY started_on, id
     """  # noqa: S608 - identifiers come from the models, values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(programs))
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     periods: dict[int, list[Sequence[Any]]] = defaultdict(list)
-    for prescription_id, kind, started_on, ended_on, per_week, phase_id in rows:
-        periods[prescription_id].append(
-            (kind, _date(started_on), _date(ended_on), per_week, phase_id)
-        )
+    for prescription_id, *period in rows:
+        periods[prescription_id].append(period)
     return {
         pk: Schedule.from_rows(
             start_date=program.start_date,

@@ -1,10 +1,12 @@
 import datetime as dt
 
 import pytest
+from django import forms
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 
+from api.v1.filters import PatientFilter
 from api.v1.therapist.patient_serializers import PatientRowSerializer
 from patients.models import Patient
 from programs import alerts as program_alerts
@@ -332,6 +334,19 @@ def test_list_filters_by_therapist_and_by_protocol_id(
 
     assert [row["id"] for row in by_therapist] == [mine.pk]
     assert [row["id"] for row in by_protocol] == [theirs.pk]
+
+
+def test_every_patient_filter_reads_the_parameter_of_its_name_and_has_no_default():
+    """The list skips django-filter when the query names none of its filters: right only while
+    each filter reads exactly the parameter of its name (no suffixed range widgets) and none
+    filters when absent."""
+    form = PatientFilter(data={}, queryset=Patient.objects.none()).form
+    assert set(form.fields) == set(PatientFilter.base_filters)
+    for name, field in form.fields.items():
+        assert not isinstance(field.widget, forms.MultiWidget), name
+        assert field.widget.value_from_datadict({name: "true"}, {}, name) is not None, name
+    assert form.is_valid()
+    assert all(value in (None, "") for value in form.cleaned_data.values())
 
 
 def test_bad_filter_value_is_400_in_the_error_shape(auth_client, therapist_user):
