@@ -139,12 +139,15 @@ def _heads_sql() -> str:
         JOIN {_table(Practitioner)} th ON th.id = pt.therapist_id
         JOIN {q(Practitioner._meta.get_field("user").related_model._meta.db_table)} u
             ON u.id = th.user_id
-        LEFT JOIN {_table(Prescription)} pr ON pr.id = (
-            SELECT p.id FROM {_table(Prescription)} p WHERE p.patient_id = pt.id
-            ORDER BY CASE WHEN p.status IN ({open_statuses}) THEN 0 ELSE 1 END,
-                p.start_date DESC, p.id DESC
-            LIMIT 1
-        )
+        LEFT JOIN (
+            SELECT p.*, ROW_NUMBER() OVER (
+                PARTITION BY p.patient_id
+                ORDER BY CASE WHEN p.status IN ({open_statuses}) THEN 0 ELSE 1 END,
+                    p.start_date DESC, p.id DESC
+            ) AS newest
+            FROM {_table(Prescription)} p
+            WHERE {{program_patients}}
+        ) pr ON pr.patient_id = pt.id AND pr.newest = 1
         LEFT JOIN {_table(Protocol)} pc ON pc.id = pr.protocol_id
         LEFT JOIN {_table(ProtocolPhase)} ph ON ph.id = pr.current_phase_id
         WHERE {{ids}}
@@ -155,9 +158,12 @@ def overview_heads(patient_ids: Sequence[int]) -> dict[int, OverviewHead]:
     """Each patient's own columns, program shown, last session and open alerts: one query."""
     if not patient_ids:
         return {}
+    # The programs of these patients only, ranked per patient (the first is the one shown).
+    program_patients, program_params = _in("p.patient_id", patient_ids)
     among, params = _in("pt.id", patient_ids)
+    sql = _heads_sql().replace("{program_patients}", program_patients).replace("{ids}", among)
     with connection.cursor() as cursor:
-        cursor.execute(_heads_sql().replace("{ids}", among), params)
+        cursor.execute(sql, [*program_params, *params])
         rows = cursor.fetchall()
     heads = {}
     for row in rows:
