@@ -11,9 +11,11 @@ behind for a day that is not over.
 """
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, F, Max, Q
 
@@ -91,14 +93,33 @@ class Schedule:
     def from_periods(
         cls, prescription: Prescription, periods: Iterable[PrescriptionPeriod]
     ) -> "Schedule":
+        return cls.from_rows(
+            start_date=prescription.start_date,
+            completed_on=prescription.completed_on,
+            sessions_per_week=prescription.sessions_per_week,
+            periods=[
+                (p.kind, p.started_on, p.ended_on, p.sessions_per_week, p.phase_id) for p in periods
+            ],
+        )
+
+    @classmethod
+    def from_rows(
+        cls,
+        *,
+        start_date: dt.date,
+        completed_on: dt.date | None,
+        sessions_per_week: int,
+        periods: Iterable[Sequence[Any]],
+    ) -> "Schedule":
+        """From period values: (kind, started_on, ended_on, sessions_per_week, phase_id)."""
         phases, pauses = [], []
-        for period in periods:
-            if period.kind == PrescriptionPeriod.Kind.PAUSE:
-                pauses.append((period.started_on, period.ended_on))
+        for kind, started_on, ended_on, period_per_week, phase_id in periods:
+            if kind == PrescriptionPeriod.Kind.PAUSE:
+                pauses.append((started_on, ended_on))
             else:
-                per_week = period.sessions_per_week or prescription.sessions_per_week
-                phases.append((period.started_on, period.ended_on, per_week, period.phase_id))
-        return cls(prescription.start_date, prescription.completed_on, phases, pauses)
+                per_week = period_per_week or sessions_per_week
+                phases.append((started_on, ended_on, per_week, phase_id))
+        return cls(start_date, completed_on, phases, pauses)
 
     def planned_on(self, day: dt.date) -> float:
         if day < self.start_date or (self.completed_on and day >= self.completed_on):
@@ -110,6 +131,21 @@ class Schedule:
             if start <= day and (end is None or day < end):
                 return per_week / 7
         return 0.0
+
+    def boundaries(self) -> set[dt.date]:
+        """Days on which what is planned may change (the plan is constant between them)."""
+        days = {self.start_date}
+        if self.completed_on:
+            days.add(self.completed_on)
+        for start, end in self.pauses:
+            days.add(start)
+            if end is not None:
+                days.add(end)
+        for start, end, _, _ in self.phases:
+            days.add(start)
+            if end is not None:
+                days.add(end)
+        return days
 
     def phase_on(self, day: dt.date) -> int | None:
         for start, end, _, phase_id in self.phases:
@@ -132,16 +168,29 @@ def window_from_days(
     end: dt.date,
     today: dt.date,
 ) -> AdherenceWindow:
-    """Planned and done over [start, end), counting today only once a session is logged."""
+    """Planned and done over [start, end), counting today only once a session is logged.
+
+    Planned sessions are summed per stretch of days with the same plan (between the
+    schedule's boundaries), not day by day: a list page computes this for 50 patients per
+    request, the patient page for every week of a program. Per-day plans are multiples of
+    1/7, so the sum rounded to 4 places is the same whichever order it is added in.
+    """
+    stop = min(end, today + ONE_DAY)
+    if start <= today < stop and not done_by_day.get(today):
+        stop = today  # today is the window's last day, and nothing is logged yet
+    days = (stop - start).days
+    if days <= 0:
+        return AdherenceWindow(start=start, end=end, sessions_planned=0.0, sessions_done=0)
+    edges = sorted({start, stop, *(day for day in schedule.boundaries() if start < day < stop)})
     planned = 0.0
-    done = 0
-    for day in _dates(start, min(end, today + ONE_DAY)):
-        if day == today and not done_by_day.get(day):
-            continue
-        day_planned = schedule.planned_on(day)
-        if day_planned > 0:
-            planned += day_planned
-            done += done_by_day.get(day, 0)
+    for first, after in itertools.pairwise(edges):
+        planned += schedule.planned_on(first) * (after - first).days
+    # Sessions count on planned days only; walk whichever is shorter, the days or the log.
+    if len(done_by_day) < days:
+        logged = [(day, n) for day, n in done_by_day.items() if start <= day < stop]
+    else:
+        logged = [(day, done_by_day[day]) for day in _dates(start, stop) if day in done_by_day]
+    done = sum(n for day, n in logged if schedule.planned_on(day) > 0)
     return AdherenceWindow(
         start=start, end=end, sessions_planned=round(planned, 4), sessions_done=done
     )

@@ -3,18 +3,17 @@
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import (
     Avg,
     Case,
     Count,
     IntegerField,
-    OuterRef,
     Prefetch,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -40,18 +39,20 @@ from .models import (
     PrescriptionPeriod,
     SessionLog,
 )
+from .overview import (
+    OPEN_STATUSES,
+    SEVERITY_RANK,
+    ProgramColumns,
+    overview_figures,
+    overview_heads,
+)
 from .pain import (
-    TREND_DAYS,
     PainTrend,
     pain_change_from_baseline,
     pain_trend,
     session_pain_value,
-    trend_direction,
 )
 from .readiness import PhaseReadiness, phase_readiness
-
-SEVERITY_RANK = {Alert.Severity.URGENT: 0, Alert.Severity.WARNING: 1, Alert.Severity.INFO: 2}
-OPEN_STATUSES = (Prescription.Status.ACTIVE, Prescription.Status.PAUSED)
 
 
 def current_prescription(patient: Patient) -> Prescription | None:
@@ -167,32 +168,80 @@ class OverviewRow:
         return phase.name if phase else ""
 
 
-# The patient and therapist columns an overview row shows (and `Patient.local_date` needs):
-# a list page loads 50 patients, and the other columns (JSON tags, reminder settings,
-# thresholds, invite) cost time in every row.
-OVERVIEW_PATIENT_FIELDS = (
-    "id",
-    "clinic_id",
-    "therapist_id",
-    "first_name",
-    "last_name",
-    "condition",
-    "side",
-    "status",
-    "timezone",
-    "therapist__id",
-    "therapist__title",
-    "therapist__role",
-    "therapist__user__id",
-    "therapist__user__username",
-    "therapist__user__first_name",
-    "therapist__user__last_name",
-)
+# The ordering key of the patient list's pages: everything else a row shows comes from
+# `overview_heads`, by id.
+PATIENT_LIST_PAGE_FIELDS = ("id", "last_name", "first_name")
 
 
-def overview_patients(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """`patients` with what `clinic_overview` rows show, and nothing more, in the one query."""
-    return patients.select_related("therapist__user").only(*OVERVIEW_PATIENT_FIELDS)
+def patient_list_page(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """`patients` as plain rows holding the list's ordering key (`patient_list_rows` reads the
+    rest for one page of them)."""
+    return patients.values(*PATIENT_LIST_PAGE_FIELDS)
+
+
+def patient_list_rows(clinic: Clinic, page: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The patient list's rows, as plain data, for a page of `patient_list_page` rows.
+
+    Three queries whatever the page size (`programs.overview`): the patients with the program
+    shown, last session and open alerts; their sessions of the last days; the open programs'
+    phase and pause history.
+    """
+    heads = overview_heads([row["id"] for row in page])
+    figures = overview_figures(clinic, heads)
+    rows = []
+    for patient_id in (row["id"] for row in page):
+        head, row_figures = heads[patient_id], figures[patient_id]
+        rows.append(
+            {
+                "patient": {
+                    "id": patient_id,
+                    "first_name": head.first_name,
+                    "last_name": head.last_name,
+                    "full_name": f"{head.first_name} {head.last_name}".strip(),
+                    "condition": head.condition,
+                    "side": head.side,
+                    "status": head.status,
+                    "therapist": {
+                        "id": head.therapist_id,
+                        "display_name": head.therapist_name,
+                        "title": head.therapist_title,
+                        "role": head.therapist_role,
+                    },
+                },
+                "prescription": None if head.program is None else _program(head.program),
+                "weeks_since_start": row_figures.weeks_since_start,
+                "adherence_recent": row_figures.adherence_recent,
+                "last_session_on": row_figures.last_session_on,
+                "latest_pain": row_figures.latest_pain,
+                "pain_direction": row_figures.pain_direction,
+                "open_alerts": row_figures.open_alerts,
+                "top_severity": row_figures.top_severity,
+            }
+        )
+    return rows
+
+
+def _program(program: ProgramColumns) -> dict[str, Any]:
+    return {
+        "id": program.id,
+        "name": program.name,
+        "protocol": None
+        if program.protocol_id is None
+        else {
+            "id": program.protocol_id,
+            "slug": program.protocol_slug,
+            "name": program.protocol_name,
+        },
+        "current_phase": None
+        if program.phase_id is None
+        else {"id": program.phase_id, "order": program.phase_order, "name": program.phase_name},
+        "status": program.status,
+        "start_date": program.start_date,
+        "phase_started_on": program.phase_started_on,
+        "sessions_per_week": program.sessions_per_week,
+        "paused_on": program.paused_on,
+        "completed_on": program.completed_on,
+    }
 
 
 # Long texts of the protocol and phase that no overview column shows (one row per patient).
@@ -209,86 +258,37 @@ def clinic_overview(
 ) -> list[OverviewRow]:
     """One row per patient with adherence, last session, pain and alerts.
 
-    A fixed number of queries whatever the number of patients (no query per patient).
+    Four queries whatever the number of patients (after the patients' own): the three of
+    `programs.overview`, and the programs shown as model instances.
     """
     if patients is None:
         patients = Patient.objects.filter(clinic=clinic).select_related("therapist__user")
     patients = list(patients)
-    patient_ids = [p.pk for p in patients]
-    today_by_patient = {p.pk: p.local_date() for p in patients}
-
-    prescriptions: dict[int, Prescription] = {}
-    for prescription in (
-        Prescription.objects.filter(patient_id__in=patient_ids)
+    heads = overview_heads([p.pk for p in patients])
+    figures = overview_figures(clinic, heads)
+    prescriptions = (
+        Prescription.objects.filter(
+            pk__in=[head.program.id for head in heads.values() if head.program is not None]
+        )
         .select_related("current_phase", "protocol")
         .defer(*OVERVIEW_UNUSED_TEXT)
-        .order_by("patient_id", "-start_date", "-id")
-    ):
-        current = prescriptions.get(prescription.patient_id)
-        if current is None or (
-            current.status not in OPEN_STATUSES and prescription.status in OPEN_STATUSES
-        ):
-            prescriptions[prescription.patient_id] = prescription
-    open_programs = [p for p in prescriptions.values() if p.status in OPEN_STATUSES]
-    adherence = recent_adherence(
-        open_programs,
-        days=clinic.adherence_window_days,
-        today_by_prescription={p.pk: today_by_patient[p.patient_id] for p in open_programs},
     )
-
-    latest = SessionLog.objects.filter(patient_id=OuterRef("pk")).order_by("-performed_at", "-id")
-    last_sessions = {
-        row["pk"]: row
-        for row in Patient.objects.filter(pk__in=patient_ids)
-        .annotate(
-            last_on=Subquery(latest.values("local_date")[:1]),
-            last_pain=Subquery(latest.annotate(pain=session_pain_value()).values("pain")[:1]),
-        )
-        .values("pk", "last_on", "last_pain")
-    }
-
-    earliest = min(today_by_patient.values(), default=timezone.localdate()) - dt.timedelta(
-        TREND_DAYS
-    )
-    pain_days: dict[int, list[tuple[dt.date, float, int]]] = defaultdict(list)
-    for patient_id, day, value, sessions in (
-        SessionLog.objects.filter(patient_id__in=patient_ids, local_date__gte=earliest)
-        .exclude(pain_before__isnull=True, pain_after__isnull=True)
-        .values_list("patient_id", "local_date")
-        .annotate(value=Avg(session_pain_value()), sessions=Count("id"))
-        .order_by("patient_id", "local_date")
-    ):
-        pain_days[patient_id].append((day, float(value), sessions))
-
-    alert_counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for patient_id, severity, count in (
-        Alert.objects.filter(patient_id__in=patient_ids, acknowledged_at__isnull=True)
-        .values_list("patient_id", "severity")
-        .annotate(count=Count("id"))
-        .order_by()
-    ):
-        alert_counts[patient_id][severity] = count
-
+    programs = {prescription.pk: prescription for prescription in prescriptions}
     rows = []
     for patient in patients:
-        prescription = prescriptions.get(patient.pk)
-        today = today_by_patient[patient.pk]
-        window = adherence.get(prescription.pk) if prescription else None
-        severities = alert_counts.get(patient.pk, {})
-        last = last_sessions.get(patient.pk, {})
+        program = heads[patient.pk].program
+        row_figures = figures[patient.pk]
         rows.append(
             OverviewRow(
                 patient=patient,
-                prescription=prescription,
-                weeks_since_start=(today - prescription.start_date).days // 7
-                if prescription
-                else None,
-                adherence_recent=window.ratio if window else None,
-                last_session_on=last.get("last_on"),
-                latest_pain=last.get("last_pain"),
-                pain_direction=trend_direction(pain_days.get(patient.pk, []), today),
-                open_alerts=sum(severities.values()),
-                top_severity=min(severities, key=SEVERITY_RANK.__getitem__) if severities else None,
+                prescription=programs[program.id] if program is not None else None,
+                weeks_since_start=row_figures.weeks_since_start,
+                adherence_recent=row_figures.adherence_recent,
+                last_session_on=row_figures.last_session_on,
+                latest_pain=row_figures.latest_pain,
+                pain_direction=row_figures.pain_direction,
+                open_alerts=row_figures.open_alerts,
+                top_severity=row_figures.top_severity,
             )
         )
     return rows

@@ -1,14 +1,18 @@
 import datetime as dt
 
 import pytest
+from django import forms
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 
+from api.v1.filters import PatientFilter
 from api.v1.therapist.patient_serializers import PatientRowSerializer
 from patients.models import Patient
+from programs import alerts as program_alerts
 from programs import selectors
 from programs import services as program_services
+from programs.adherence import recent_adherence
 from programs.models import Alert, Prescription, Protocol
 from tests import factories
 from tests.api.conftest import claim_patient, queries_outside_audit
@@ -109,41 +113,166 @@ def test_list_query_count_does_not_grow_with_page_or_clinic_size(
     large = count_reads(60)
 
     assert len(large) == len(small)
-    # Auth (the user with practitioner and clinic), the page, and clinic_overview's handful.
-    assert len(small) <= 9, small
+    # Auth (the user with practitioner and clinic), the page's ordering key, then the rows:
+    # patients with program, last session and alerts; sessions per day; program history.
+    assert len(small) == 5, small
 
 
-def test_list_rows_render_exactly_as_drf_renders_the_declared_fields(clinic, therapist, patient):
-    """PatientRowSerializer renders rows directly for speed; DRF's generic rendering of the
-    same declared fields is the reference, for every shape of row."""
-    protocol = Protocol.objects.filter(phases__isnull=False).order_by("pk").first()
+def every_shape_of_row(clinic, therapist):
+    """Patients whose rows take every shape, by name: no program; a protocol program that
+    changed phase three days ago; a custom program with pain falling over two weeks and an
+    urgent plus an acknowledged alert; a paused program; only a completed program; an open
+    program older than a completed one."""
+    protocol = Protocol.objects.filter(phases__order=2).order_by("pk").first()
+    named = {"nothing": factories.create_patient(clinic=clinic, therapist=therapist)}
+
     on_protocol = factories.create_patient(clinic=clinic, therapist=therapist, first_name="Pro")
-    program_services.program_assign(
+    today = on_protocol.local_date()
+    program = program_services.program_assign(
         patient=on_protocol,
         prescriber=therapist,
         protocol=protocol,
-        start_date=on_protocol.local_date() - dt.timedelta(days=9),
+        start_date=today - dt.timedelta(days=9),
         allow_precaution_override=True,
         override_reason="test",
     )
-    custom = patient_with_program(clinic, therapist, first_name="Custom")
-    log_session(custom, days_ago=1, pain_after=6)
-    log_session(custom, days_ago=0, pain_after=2)
+    program_services.phase_advance(
+        prescription=program,
+        on_date=today - dt.timedelta(days=3),
+        allow_precaution_override=True,
+        override_reason="test",
+    )
+    log_session(on_protocol, days_ago=5, pain_after=None)
+    named["protocol"] = on_protocol
+
+    custom = patient_with_program(clinic, therapist, first_name="Custom", start_days_ago=20)
+    for days_ago, pain in [(0, 2), (1, 3), (8, 6), (10, 7)]:
+        log_session(custom, days_ago=days_ago, pain_after=pain)
     open_alert(custom, Alert.Kind.RED_FLAG, Alert.Severity.URGENT)
-    paused = patient_with_program(clinic, therapist, first_name="Paused")
-    program_services.program_pause(prescription=paused.prescriptions.get())
-    factories.create_patient(clinic=clinic, therapist=therapist, first_name="Nothing")
+    acknowledged = open_alert(custom, Alert.Kind.INACTIVE, Alert.Severity.WARNING)
+    program_alerts.alert_acknowledge(alert=acknowledged, by=therapist.user)
+    named["custom"] = custom
 
-    rows = selectors.clinic_overview(clinic)
+    paused = patient_with_program(clinic, therapist, first_name="Paused", start_days_ago=20)
+    log_session(paused, days_ago=5, pain_after=5)
+    program_services.program_pause(
+        prescription=paused.prescriptions.get(), on_date=today - dt.timedelta(days=2)
+    )
+    named["paused"] = paused
+
+    completed = patient_with_program(clinic, therapist, first_name="Done", start_days_ago=30)
+    log_session(completed, days_ago=12, pain_after=4)
+    program_services.program_complete(
+        prescription=completed.prescriptions.get(), on_date=today - dt.timedelta(days=10)
+    )
+    named["completed"] = completed
+
+    both = patient_with_program(clinic, therapist, first_name="Both", start_days_ago=20)
+    newer = factories.assign_custom_program(
+        patient=both,
+        prescriber=therapist,
+        exercises=factories.ExerciseFactory.create_batch(1),
+        start_date=today - dt.timedelta(days=5),
+    )
+    program_services.program_complete(prescription=newer, on_date=today - dt.timedelta(days=1))
+    named["both"] = both
+    return named
+
+
+def test_list_rows_hold_the_figures_of_every_shape_of_row(
+    auth_client, therapist_user, clinic, therapist
+):
+    named = every_shape_of_row(clinic, therapist)
+
+    response = auth_client(therapist_user).get(PATIENTS)
+
+    assert response.status_code == 200
+    rows = {row["id"]: row for row in response.data["results"]}
+    row = {name: rows[patient.pk] for name, patient in named.items()}
+    assert row["nothing"]["program"] is None
+    assert row["nothing"]["adherence_recent"] is None
+    assert row["nothing"]["weeks_since_start"] is None
+    assert row["nothing"]["pain_direction"] is None
+    assert row["protocol"]["program"]["current_phase"]["order"] == 2
+    assert row["protocol"]["last_session_on"] is not None
+    assert row["protocol"]["latest_pain"] == 2  # no pain after: the pain before
+    assert row["custom"]["latest_pain"] == 2
+    assert row["custom"]["pain_direction"] == "improving"
+    assert (row["custom"]["open_alerts"], row["custom"]["top_severity"]) == (1, "urgent")
+    # 14 planned days (today counts: a session was logged) × 5/7 = 10 planned, 4 done.
+    assert row["custom"]["adherence_recent"] == pytest.approx(0.4)
+    # Today (nothing logged yet) and the two paused days plan nothing: 11 × 5/7 planned.
+    assert row["paused"]["program"]["status"] == "paused"
+    assert row["paused"]["adherence_recent"] == pytest.approx(1 / 7.8571)
+    assert row["completed"]["program"]["status"] == "completed"
+    assert row["completed"]["adherence_recent"] is None
+    assert row["completed"]["weeks_since_start"] == 4
+    assert row["both"]["program"]["id"] == named["both"].prescriptions.get(status="active").pk
+    # Adherence as the per-program engine computes it (`recent_adherence`).
+    for name, patient in named.items():
+        program = selectors.current_prescription(patient)
+        if program is None or program.status == "completed":
+            continue
+        today = patient.local_date()
+        expected = recent_adherence(
+            [program], days=clinic.adherence_window_days, today_by_prescription={program.pk: today}
+        )[program.pk].ratio
+        assert row[name]["adherence_recent"] == expected, name
+        assert row[name]["weeks_since_start"] == (today - program.start_date).days // 7
+
+
+def test_list_rows_equal_drf_rendering_of_the_overview_rows(
+    auth_client, therapist_user, clinic, therapist
+):
+    """The list reads plain values and renders them directly; the dashboard's overview reads
+    model instances. DRF's generic rendering of the declared fields over those instances is
+    the reference, for every shape of row; and the direct rendering equals DRF's over the
+    list's own plain rows."""
+    every_shape_of_row(clinic, therapist)
+
+    response = auth_client(therapist_user).get(PATIENTS)
+
+    assert response.status_code == 200
     serializer = PatientRowSerializer()
-
-    assert len(rows) == 5
-    shapes = {(row.prescription is None, row.latest_pain is None) for row in rows}
-    assert shapes == {(True, True), (False, True), (False, False)}
-    for row in rows:
+    reference = {
+        row.patient.pk: serializers.Serializer.to_representation(serializer, row)
+        for row in selectors.clinic_overview(clinic)
+    }
+    assert len(reference) == 6
+    assert {row["id"]: row for row in response.data["results"]} == reference
+    page = list(selectors.patient_list_page(Patient.objects.filter(clinic=clinic)))
+    for row in selectors.patient_list_rows(clinic, page):
         assert serializer.to_representation(row) == serializers.Serializer.to_representation(
             serializer, row
         )
+
+
+def test_list_shows_a_change_at_once(auth_client, therapist_user, clinic, therapist):
+    """No stored summary: a new session, an alert opened or acknowledged, a pause show on
+    the next request."""
+    patient = patient_with_program(clinic, therapist)
+    client = auth_client(therapist_user)
+
+    def row():
+        response = client.get(PATIENTS)
+        assert response.status_code == 200
+        (only,) = response.data["results"]
+        return only
+
+    before = row()
+    assert (before["last_session_on"], before["open_alerts"]) == (None, 0)
+    log_session(patient, days_ago=0, pain_after=7)
+    alert = open_alert(patient)
+    after = row()
+    assert after["last_session_on"] == patient.local_date().isoformat()
+    assert after["latest_pain"] == 7
+    assert after["adherence_recent"] > before["adherence_recent"]
+    assert (after["open_alerts"], after["top_severity"]) == (1, "warning")
+    program_alerts.alert_acknowledge(alert=alert, by=therapist.user)
+    program_services.program_pause(prescription=patient.prescriptions.get())
+    paused = row()
+    assert (paused["open_alerts"], paused["top_severity"]) == (0, None)
+    assert paused["program"]["status"] == "paused"
 
 
 @pytest.mark.parametrize(
@@ -206,6 +335,19 @@ def test_list_filters_by_therapist_and_by_protocol_id(
 
     assert [row["id"] for row in by_therapist] == [mine.pk]
     assert [row["id"] for row in by_protocol] == [theirs.pk]
+
+
+def test_every_patient_filter_reads_the_parameter_of_its_name_and_has_no_default():
+    """The list skips django-filter when the query names none of its filters: right only while
+    each filter reads exactly the parameter of its name (no suffixed range widgets) and none
+    filters when absent."""
+    form = PatientFilter(data={}, queryset=Patient.objects.none()).form
+    assert set(form.fields) == set(PatientFilter.base_filters)
+    for name, field in form.fields.items():
+        assert not isinstance(field.widget, forms.MultiWidget), name
+        assert field.widget.value_from_datadict({name: "true"}, {}, name) is not None, name
+    assert form.is_valid()
+    assert all(value in (None, "") for value in form.cleaned_data.values())
 
 
 def test_bad_filter_value_is_400_in_the_error_shape(auth_client, therapist_user):

@@ -328,3 +328,67 @@ def test_adherence_matches_a_brute_force_count_and_stays_in_0_1(
             assert 0.0 <= result.ratio <= 1.0
             assert result.ratio == pytest.approx(ratio, abs=1e-3)
         transaction.set_rollback(True)
+
+
+# --- window_from_days sums per stretch of days: the day-by-day definition is the reference ----
+
+
+def day_by_day_window(schedule, done_by_day, start, end, today) -> tuple[float, int]:
+    """Planned and done as first defined: every day of [start, end) up to today, today only
+    once a session is logged, sessions only on planned days."""
+    planned, done = 0.0, 0
+    day = start
+    while day < min(end, today + dt.timedelta(days=1)):
+        if not (day == today and not done_by_day.get(day)):
+            day_planned = schedule.planned_on(day)
+            if day_planned > 0:
+                planned += day_planned
+                done += done_by_day.get(day, 0)
+        day += dt.timedelta(days=1)
+    return round(planned, 4), done
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    stretches=st.lists(
+        st.tuples(st.integers(0, 100), st.integers(1, 60), st.integers(1, 14)), max_size=4
+    ),
+    open_phase=st.booleans(),
+    pauses=st.lists(st.tuples(st.integers(0, 110), st.integers(0, 30)), max_size=3),
+    open_pause=st.booleans(),
+    completed_after=st.one_of(st.none(), st.integers(0, 120)),
+    logged=st.dictionaries(st.integers(-10, 130), st.integers(0, 3), max_size=40),
+    window=st.tuples(st.integers(-20, 130), st.integers(0, 200)),
+    today_offset=st.integers(-5, 140),
+)
+def test_window_from_days_equals_the_day_by_day_sum(
+    stretches, open_phase, pauses, open_pause, completed_after, logged, window, today_offset
+):
+    """Overlapping phases, open periods, pauses over phase changes, completion, windows
+    before the start or past today: the same planned and done as counting day by day."""
+    start_date = MONDAY
+    on = lambda offset: start_date + dt.timedelta(days=offset)  # noqa: E731
+    phases = [
+        (on(first), on(first + length), per_week, None) for first, length, per_week in stretches
+    ]
+    if phases and open_phase:
+        first, _, per_week, _ = phases[-1]
+        phases[-1] = (first, None, per_week, None)
+    pause_periods = [(on(first), on(first + length)) for first, length in pauses]
+    if pause_periods and open_pause:
+        pause_periods[-1] = (pause_periods[-1][0], None)
+    schedule = adherence.Schedule(
+        start_date,
+        None if completed_after is None else on(completed_after),
+        phases,
+        pause_periods,
+    )
+    done_by_day = {on(offset): n for offset, n in logged.items()}
+    start, end = on(window[0]), on(window[0] + window[1])
+    today = on(today_offset)
+
+    expected = day_by_day_window(schedule, done_by_day, start, end, today)
+
+    result = adherence.window_from_days(schedule, done_by_day, start, end, today)
+
+    assert (result.sessions_planned, result.sessions_done) == expected

@@ -10,7 +10,7 @@ in the primary key, so every position is unique and the next page is one indexed
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -56,7 +56,11 @@ class KeysetCursorPagination(CursorPagination):
         return tuple(ordering or self.ordering)
 
     def _get_position_from_instance(self, instance: Any, ordering: Sequence[str]) -> str:
-        values = [getattr(instance, field.lstrip("-")) for field in ordering]
+        # Pages are model instances, or plain rows (`QuerySet.values()`) holding the ordering.
+        if isinstance(instance, Mapping):
+            values = [instance[field.lstrip("-")] for field in ordering]
+        else:
+            values = [getattr(instance, field.lstrip("-")) for field in ordering]
         return json.dumps(values, default=_json_value, separators=(",", ":"))
 
     def _decode_position(self, position: str) -> list[Any]:
