@@ -65,6 +65,24 @@ def current_prescription(patient: Patient) -> Prescription | None:
     )
 
 
+def patient_programs(patient: Patient) -> tuple[Prescription | None, list[Prescription]]:
+    """(`current_prescription`, the patient's other programs newest first) in one query.
+
+    With their current phase; a patient has a handful of programs, so all are read.
+    """
+    programs = list(
+        Prescription.objects.filter(patient=patient)
+        .select_related("current_phase")
+        .order_by("-start_date", "-id")
+    )
+    current = next((rx for rx in programs if rx.status in OPEN_STATUSES), None) or next(
+        iter(programs), None
+    )
+    for program in programs:
+        program.patient = patient
+    return current, [program for program in programs if program is not current]
+
+
 @dataclass(frozen=True)
 class PhaseChange:
     day: dt.date

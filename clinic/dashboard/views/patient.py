@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,7 +17,6 @@ from patients.precautions import PRECAUTION_LABELS
 from programs.models import (
     Alert,
     Exercise,
-    ExerciseLog,
     PrescribedExercise,
     Prescription,
     ProtocolPhase,
@@ -26,7 +24,7 @@ from programs.models import (
 )
 from programs.selectors import (
     SEVERITY_RANK,
-    current_prescription,
+    patient_programs,
     patient_progress,
     patient_sessions,
 )
@@ -118,14 +116,37 @@ def entry_summary(completed: bool, sets: int, reps: int, hold_seconds: int, reas
 def session_history(request: StaffRequest, patient: Patient, *, count: int) -> PageLinks:
     """One page of sessions, newest first, with their exercise entries, as plain rows.
 
-    Pages on the (patient, -performed_at, -id) index, then reads the entries of the 15 sessions
-    shown (no aggregate over the whole history, no model instances to build). `count` is the
-    patient's number of sessions (`DataVersion.session_count`, already counted).
+    One query: the page's session ids on the (patient, -performed_at, -id) index, and those
+    sessions joined with their entries (no aggregate over the whole history, no model instances
+    to build). `count` is the patient's number of sessions (`DataVersion.session_count`,
+    already counted).
     """
-    sessions = (
-        SessionLog.objects.filter(patient=patient)
-        .order_by("-performed_at", "-id")
-        .values(
+    newest_first = ("-performed_at", "-id")
+    paginator = Paginator(
+        SessionLog.objects.filter(patient=patient).order_by(*newest_first).values("id"),
+        SESSIONS_PER_PAGE,
+    )
+    paginator.count = count  # a cached property: no second COUNT(*)
+    page = paginator.get_page(request.GET.get("sessions"))
+    rows: dict[int, SessionRow] = {}
+    entries: dict[int, list[str]] = {}
+    for (
+        session_id,
+        performed_at,
+        local_date,
+        pain_before,
+        pain_after,
+        difficulty,
+        duration_minutes,
+        notes,
+        phase_name,
+        entry_name,
+        completed,
+        *done_or_skipped,
+    ) in (
+        SessionLog.objects.filter(pk__in=page.object_list)
+        .order_by(*newest_first, "entries__id")
+        .values_list(
             "id",
             "performed_at",
             "local_date",
@@ -134,47 +155,40 @@ def session_history(request: StaffRequest, patient: Patient, *, count: int) -> P
             "difficulty",
             "duration_minutes",
             "notes",
-            phase_name=F("phase__name"),
-        )
-    )
-    paginator = Paginator(sessions, SESSIONS_PER_PAGE)
-    paginator.count = count  # a cached property: no second COUNT(*)
-    page = paginator.get_page(request.GET.get("sessions"))
-    rows = list(page.object_list)
-    entries: dict[int, list[str]] = {row["id"]: [] for row in rows}
-    done: dict[int, int] = dict.fromkeys(entries, 0)
-    for session_id, name, completed, *done_or_skipped in (
-        ExerciseLog.objects.filter(session_id__in=entries)
-        .order_by("id")
-        .values_list(
-            "session_id",
-            "prescribed_exercise__exercise__name",
-            "completed",
-            "sets_done",
-            "reps_done",
-            "hold_seconds_done",
-            "skipped_reason",
+            "phase__name",
+            "entries__prescribed_exercise__exercise__name",
+            "entries__completed",
+            "entries__sets_done",
+            "entries__reps_done",
+            "entries__hold_seconds_done",
+            "entries__skipped_reason",
         )
     ):
+        row = rows.get(session_id)
+        if row is None:
+            row = rows[session_id] = SessionRow(
+                performed_at_iso=timezone.localtime(performed_at).isoformat(),
+                day_text=day_label(local_date),
+                phase_name=phase_name,
+                pain_before=pain_before,
+                pain_after=pain_after,
+                difficulty=difficulty,
+                duration_minutes=duration_minutes,
+                notes=notes,
+                entries_total=0,
+                entries_done=0,
+                entries_html=mark_safe(""),
+            )
+            entries[session_id] = []
+        if completed is None:  # a session without entries (the outer join's empty side)
+            continue
         summary = entry_summary(completed, *done_or_skipped)
-        entries[session_id].append(entry_html(completed, name, summary))
-        done[session_id] += completed
-    page.object_list = [
-        SessionRow(
-            performed_at_iso=timezone.localtime(row["performed_at"]).isoformat(),
-            day_text=day_label(row["local_date"]),
-            phase_name=row["phase_name"],
-            pain_before=row["pain_before"],
-            pain_after=row["pain_after"],
-            difficulty=row["difficulty"],
-            duration_minutes=row["duration_minutes"],
-            notes=row["notes"],
-            entries_total=len(entries[row["id"]]),
-            entries_done=done[row["id"]],
-            entries_html=mark_safe("".join(entries[row["id"]])),  # noqa: S308 (escaped)
-        )
-        for row in rows
-    ]
+        entries[session_id].append(entry_html(completed, entry_name, summary))
+        row["entries_done"] += completed
+    for session_id, row in rows.items():
+        row["entries_total"] = len(entries[session_id])
+        row["entries_html"] = mark_safe("".join(entries[session_id]))  # noqa: S308 (escaped)
+    page.object_list = list(rows.values())
     return page_links(request, page, "sessions", "sessions")
 
 
@@ -185,13 +199,13 @@ def patient_context(
     bound = bound or {}
     # Fresh reads first: they are part of the progress cache key (see progress_cache).
     today = patient.local_date()
-    prescription = current_prescription(patient)
-    if prescription is not None:
-        prescription.patient = patient
+    prescription, other_programs = patient_programs(patient)
     alerts, open_alerts = patient_alerts(patient)
     protocol_phases: list[ProtocolPhase] = []
     if prescription is not None and prescription.protocol_id:
-        protocol_phases = list(prescription.protocol.phases.order_by("order"))
+        protocol_phases = list(
+            ProtocolPhase.objects.filter(protocol_id=prescription.protocol_id).order_by("order")
+        )
     version = data_version(patient)
     progress = page_progress(
         patient,
@@ -302,11 +316,7 @@ def patient_context(
         "reminder_days": weekdays_text(patient.reminder_weekdays),
         "criteria": progress.criteria,
         "exercise_rows": exercise_rows,
-        "other_programs": list(
-            patient.prescriptions.exclude(pk=prescription.pk if prescription else None)
-            .select_related("current_phase")
-            .order_by("-start_date")
-        ),
+        "other_programs": other_programs,
         "sessions": session_history(request, patient, count=version.session_count),
         "advance_form": advance_form,
         "add_exercise_form": add_exercise_form,
