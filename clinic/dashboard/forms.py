@@ -2,7 +2,7 @@
 
 import html
 import zoneinfo
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django import forms
@@ -32,6 +32,15 @@ def timezone_choices() -> list[tuple[str, str]]:
 @cache
 def _timezone_options() -> tuple[tuple[str, str], ...]:
     return tuple((name, escape(name)) for name, _ in timezone_choices())
+
+
+@lru_cache(maxsize=64)
+def _timezone_options_html(selected: str | None) -> str:
+    """Every zone's <option>, `selected` marked; joined once per zone a form shows."""
+    return "".join(
+        f'<option value="{html}"{" selected" if option == selected else ""}>{html}</option>'
+        for option, html in _timezone_options()
+    )
 
 
 def _escaped(value: Any) -> str:
@@ -83,10 +92,7 @@ class TimezoneSelect(PlainSelect):
     """
 
     def options_html(self, value: Any) -> str:
-        return "".join(
-            f'<option value="{html}"{" selected" if option == value else ""}>{html}</option>'
-            for option, html in _timezone_options()
-        )
+        return _timezone_options_html(value if isinstance(value, str) else None)
 
     def use_required_attribute(self, initial: Any) -> bool:
         # Django's Select checks for an empty placeholder first option, which normalises all
