@@ -2,6 +2,7 @@
 
 import html
 import zoneinfo
+from collections.abc import Callable, Hashable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -9,9 +10,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.renderers import DjangoTemplates
 from django.forms.utils import ErrorDict
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
-from django.utils.safestring import SafeData, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from clinic.models import Clinic, Practitioner
 from patients.models import ALL_WEEKDAYS, Condition, Patient
@@ -134,6 +136,34 @@ class PlainInputRenderer(DjangoTemplates):
 
 class DashboardForm(forms.Form):
     default_renderer = PlainInputRenderer()
+
+
+def fields_html(template_name: str, form: forms.Form) -> SafeString:
+    """A form's fields (and their errors) as `template_name` writes them, `form` in context."""
+    return render_to_string(template_name, {"form": form})
+
+
+BLANK_FORMS_KEPT = 4096
+_blank_fields_html: dict[tuple[str, Hashable], SafeString] = {}
+
+
+def blank_fields_html(
+    template_name: str, key: Hashable, build: Callable[[], forms.Form]
+) -> SafeString:
+    """`fields_html` of the blank form `build()` makes, rendered once per `key` in a process.
+
+    A blank form's markup depends only on its class and on what `build` gives it — prefix,
+    initial values, choices — so `key` must hold all of those; the form is built only when the
+    key is new. The patient page shows eight blank forms: rendering them field by field was a
+    third of its template time. Bound forms (with the user's input and errors) are never kept.
+    """
+    memo_key = (template_name, key)
+    markup = _blank_fields_html.get(memo_key)
+    if markup is None:
+        if len(_blank_fields_html) >= BLANK_FORMS_KEPT:
+            _blank_fields_html.clear()
+        markup = _blank_fields_html[memo_key] = fields_html(template_name, build())
+    return markup
 
 
 class DateInput(forms.DateInput):
@@ -352,7 +382,11 @@ class AdvancePhaseForm(OverrideMixin, OnDateForm):
         super().__init__(*args, **kwargs)
         if phases is not None:
             self.fields["to_phase"].queryset = phases
-        self.fields["to_phase"].label_from_instance = lambda phase: f"{phase.order}. {phase.name}"
+        self.fields["to_phase"].label_from_instance = phase_label
+
+
+def phase_label(phase: ProtocolPhase) -> str:
+    return f"{phase.order}. {phase.name}"
 
 
 class DosageForm(DashboardForm):

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from patients.models import Patient
@@ -37,6 +38,9 @@ from ..forms import (
     AdvancePhaseForm,
     DosageForm,
     ReminderForm,
+    blank_fields_html,
+    fields_html,
+    phase_label,
 )
 from ..progress_cache import criterion_text, data_version, page_progress, progress_charts
 from .common import PageLinks, page_links
@@ -48,8 +52,90 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 @dataclass(frozen=True)
 class ExerciseRow:
     item: PrescribedExercise
-    form: DosageForm
+    form_html: SafeString  # the dosage form's fields
     conflicts: list[str]  # precaution labels this exercise breaks today
+
+
+# The page's forms are blank on almost every view: their markup is rendered once per distinct
+# content (forms.blank_fields_html); a submitted form with errors is rendered as it stands.
+DOSAGE_FIELDS = "dashboard/_dosage_fields.html"
+ADVANCE_FIELDS = "dashboard/_advance_fields.html"
+ADD_EXERCISE_FIELDS = "dashboard/_add_exercise_fields.html"
+REMINDER_FIELDS = "dashboard/_reminder_fields.html"
+
+
+def dosage_fields(item: PrescribedExercise, submitted: DosageForm | None) -> SafeString:
+    if submitted is not None:
+        return fields_html(DOSAGE_FIELDS, submitted)
+    prefix = f"dosage-{item.pk}"
+    initial = {
+        "sets": item.sets,
+        "reps": item.reps,
+        "hold_seconds": item.hold_seconds,
+        "notes": item.notes,
+    }
+    return blank_fields_html(
+        DOSAGE_FIELDS,
+        (prefix, *initial.values()),
+        lambda: DosageForm(initial=initial, prefix=prefix),
+    )
+
+
+def advance_fields(
+    phases: list[ProtocolPhase], prompt: str | None, submitted: AdvancePhaseForm | None
+) -> SafeString:
+    """The phase change form: `phases` to choose from, `prompt` as the empty choice's label
+    (None: "The next phase")."""
+    if submitted is not None:
+        to_phase = submitted.fields["to_phase"]
+        if prompt:
+            to_phase.empty_label = prompt
+        to_phase.widget.choices = to_phase.choices
+        return fields_html(ADVANCE_FIELDS, submitted)
+    options = tuple((phase.pk, phase_label(phase)) for phase in phases)
+
+    def build() -> AdvancePhaseForm:
+        form = AdvancePhaseForm()
+        to_phase = form.fields["to_phase"]
+        if prompt:
+            to_phase.empty_label = prompt
+        # The options from the phases just read, not from a query.
+        to_phase.widget.choices = [("", to_phase.empty_label), *options]
+        return form
+
+    return blank_fields_html(ADVANCE_FIELDS, (prompt, options), build)
+
+
+def add_exercise_fields(
+    library: list[Exercise],
+    label: Callable[[Exercise], str],
+    submitted: AddExerciseForm | None,
+) -> SafeString:
+    """The add-an-exercise form: `library` to choose from, each option labelled by `label`."""
+    if submitted is not None:
+        submitted.fields["exercise"].label_from_instance = label
+        return fields_html(ADD_EXERCISE_FIELDS, submitted)
+    options = tuple((exercise.pk, label(exercise)) for exercise in library)
+
+    def build() -> AddExerciseForm:
+        form = AddExerciseForm(exercises=Exercise.objects.none())
+        choose = form.fields["exercise"]
+        # The options from the library just read, not from a query.
+        choose.widget.choices = [("", choose.empty_label), *options]
+        return form
+
+    return blank_fields_html(ADD_EXERCISE_FIELDS, options, build)
+
+
+def reminder_fields(patient: Patient, submitted: ReminderForm | None) -> SafeString:
+    if submitted is not None:
+        return fields_html(REMINDER_FIELDS, submitted)
+    initial = ReminderForm.initial_for(patient)
+    key = tuple(
+        (name, tuple(value) if isinstance(value, list) else value)
+        for name, value in initial.items()
+    )
+    return blank_fields_html(REMINDER_FIELDS, key, lambda: ReminderForm(initial=initial))
 
 
 def precaution_labels(tags: list[str] | set[str]) -> list[str]:
@@ -229,16 +315,7 @@ def patient_context(
     exercise_rows = [
         ExerciseRow(
             item=item,
-            form=bound.get(f"dosage-{item.pk}")
-            or DosageForm(
-                initial={
-                    "sets": item.sets,
-                    "reps": item.reps,
-                    "hold_seconds": item.hold_seconds,
-                    "notes": item.notes,
-                },
-                prefix=f"dosage-{item.pk}",
-            ),
+            form_html=dosage_fields(item, bound.get(f"dosage-{item.pk}")),
             conflicts=precaution_labels(item_conflicts.get(item.exercise.slug, [])),
         )
         for item in items
@@ -250,7 +327,6 @@ def patient_context(
         .only("slug", "name", "precaution_tags")
     )
     library_conflicts = precaution_conflicts(library, in_force)
-
     warnings = {slug: precaution_labels(tags) for slug, tags in library_conflicts.items()}
 
     def exercise_label(exercise: Exercise) -> str:
@@ -258,41 +334,12 @@ def patient_context(
             return f"⚠ {exercise.name} — conflicts: {'; '.join(warnings[exercise.slug])}"
         return exercise.name
 
-    add_exercise_form = bound.get("add_exercise")
-    if add_exercise_form is None:
-        add_exercise_form = AddExerciseForm(
-            exercises=Exercise.objects.filter(pk__in=[e.pk for e in library])
-        )
-        # The options from the library just read, not from a second query.
-        choose = add_exercise_form.fields["exercise"]
-        choose.widget.choices = [
-            ("", choose.empty_label),
-            *((exercise.pk, exercise_label(exercise)) for exercise in library),
-        ]
-    add_exercise_form.fields["exercise"].label_from_instance = exercise_label
-
-    advance_form = bound.get("advance") or AdvancePhaseForm(
-        phases=ProtocolPhase.objects.filter(protocol_id=prescription.protocol_id).exclude(
-            pk=prescription.current_phase_id
-        )
-        if prescription is not None and prescription.protocol_id
-        else None
-    )
-    to_phase = advance_form.fields["to_phase"]
-    if readiness is None or not readiness.next_phase_name:
-        to_phase.empty_label = "Choose a phase…"
-    if advance_form.is_bound:
-        to_phase.widget.choices = to_phase.choices
-    else:  # the options from the phases just read, not from a second query
-        to_phase.widget.choices = [
-            ("", to_phase.empty_label),
-            *(
-                (phase.pk, to_phase.label_from_instance(phase))
-                for phase in protocol_phases
-                if phase.pk != prescription.current_phase_id
-            ),
-        ]
-
+    advance_to = [
+        phase
+        for phase in protocol_phases
+        if prescription is not None and phase.pk != prescription.current_phase_id
+    ]
+    phase_prompt = None if readiness and readiness.next_phase_name else "Choose a phase…"
     return {
         "patient": patient,
         "progress": progress,
@@ -317,10 +364,11 @@ def patient_context(
         "exercise_rows": exercise_rows,
         "other_programs": other_programs,
         "sessions": session_history(request, patient, count=version.session_count),
-        "advance_form": advance_form,
-        "add_exercise_form": add_exercise_form,
-        "reminder_form": bound.get("reminders")
-        or ReminderForm(initial=ReminderForm.initial_for(patient)),
+        "advance_fields": advance_fields(advance_to, phase_prompt, bound.get("advance")),
+        "add_exercise_fields": add_exercise_fields(
+            library, exercise_label, bound.get("add_exercise")
+        ),
+        "reminder_fields": reminder_fields(patient, bound.get("reminders")),
         "program_open": prescription is not None
         and prescription.status != Prescription.Status.COMPLETED,
     }
