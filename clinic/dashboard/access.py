@@ -56,8 +56,10 @@ def practitioner_required(view: View) -> View:
 
 def clinic_patient(request: StaffRequest, patient_id: int) -> Patient:
     """The patient if they belong to the caller's clinic; another clinic's patient is a 404."""
-    return get_object_or_404(
-        Patient.objects.select_related("therapist__user", "clinic"),
+    patient = get_object_or_404(
+        Patient.objects.select_related("therapist__user"),
         pk=patient_id,
         clinic_id=request.clinic.pk,
     )
+    patient.clinic = request.clinic  # the same row, loaded with the practitioner
+    return patient

@@ -284,13 +284,9 @@ def patient_context(
     bound = bound or {}
     # Fresh reads first: they are part of the progress cache key (see progress_cache).
     today = patient.local_date()
-    prescription, other_programs = patient_programs(patient)
+    programs = patient_programs(patient)
+    prescription, protocol_phases = programs.current, programs.phases
     alerts, open_alerts = patient_alerts(patient)
-    protocol_phases: list[ProtocolPhase] = []
-    if prescription is not None and prescription.protocol_id:
-        protocol_phases = list(
-            ProtocolPhase.objects.filter(protocol_id=prescription.protocol_id).order_by("order")
-        )
     version = data_version(patient)
     progress = page_progress(
         patient,
@@ -362,7 +358,7 @@ def patient_context(
         "reminder_days": weekdays_text(patient.reminder_weekdays),
         "criteria": progress.criteria,
         "exercise_rows": exercise_rows,
-        "other_programs": other_programs,
+        "other_programs": programs.others,
         "sessions": session_history(request, patient, count=version.session_count),
         "advance_fields": advance_fields(advance_to, phase_prompt, bound.get("advance")),
         "add_exercise_fields": add_exercise_fields(
