@@ -7,6 +7,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.renderers import DjangoTemplates
 from django.forms.utils import ErrorDict
@@ -157,6 +158,8 @@ def blank_fields_html(
     key is new. The patient page shows eight blank forms: rendering them field by field was a
     third of its template time. Bound forms (with the user's input and errors) are never kept.
     """
+    if settings.DEBUG:  # runserver reloads templates without restarting: render every time
+        return fields_html(template_name, build())
     memo_key = (template_name, key)
     markup = _blank_fields_html.get(memo_key)
     if markup is None:
