@@ -1,7 +1,10 @@
 """Account-level operations shared by every app (layer 1)."""
 
 import uuid
+from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AbstractUser
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -25,3 +28,19 @@ def user_disable(*, user: AbstractUser) -> None:
     user.email = ""
     user.set_unusable_password()
     user.save()
+
+
+class StaffModelBackend(ModelBackend):
+    """Django's `ModelBackend`, loading a session's user with its practitioner and clinic.
+
+    Every dashboard request needs both (`practitioner_required`): one query instead of two.
+    A user without a practitioner (a patient) loads as before.
+    """
+
+    def get_user(self, user_id: Any) -> AbstractUser | None:
+        model = get_user_model()
+        try:
+            user = model._default_manager.select_related("practitioner__clinic").get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

@@ -127,9 +127,11 @@ else:
 
 # AUTHENTICATION
 # ------------------------------------------------------------------------------
+# StaffModelBackend is ModelBackend loading the session user's practitioner with it (sessions
+# stored under ModelBackend's path before it log in again once).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "clinic.accounts.StaffModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -37,6 +37,7 @@ from .models import (
     PrescribedExercise,
     Prescription,
     PrescriptionPeriod,
+    ProtocolPhase,
     SessionLog,
 )
 from .overview import (
@@ -63,6 +64,40 @@ def current_prescription(patient: Patient) -> Prescription | None:
     return (
         programs.filter(status__in=OPEN_STATUSES).order_by("-start_date", "-id").first()
         or programs.order_by("-start_date", "-id").first()
+    )
+
+
+@dataclass(frozen=True)
+class PatientPrograms:
+    current: Prescription | None  # as `current_prescription` chooses it
+    others: list[Prescription]  # newest first
+    phases: list[ProtocolPhase]  # the current program's protocol phases, in order
+
+
+def patient_programs(patient: Patient) -> PatientPrograms:
+    """The patient's programs and the current one's protocol phases, in two queries.
+
+    The current program's `current_phase` is the one from `phases` (not read twice); the other
+    programs' phases are not loaded. A patient has a handful of programs, so all are read.
+    """
+    programs = list(Prescription.objects.filter(patient=patient).order_by("-start_date", "-id"))
+    current = next((rx for rx in programs if rx.status in OPEN_STATUSES), None) or next(
+        iter(programs), None
+    )
+    for program in programs:
+        program.patient = patient
+    phases: list[ProtocolPhase] = []
+    if current is not None and current.protocol_id:
+        phases = list(
+            ProtocolPhase.objects.filter(protocol_id=current.protocol_id).order_by("order")
+        )
+        for phase in phases:
+            if phase.pk == current.current_phase_id:
+                current.current_phase = phase
+    return PatientPrograms(
+        current=current,
+        others=[program for program in programs if program is not current],
+        phases=phases,
     )
 
 

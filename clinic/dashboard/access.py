@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -25,13 +26,12 @@ class StaffRequest(HttpRequest):
 
 
 def practitioner_for(request: HttpRequest) -> Practitioner | None:
-    if not request.user.is_authenticated:
+    user = request.user
+    if not user.is_authenticated:
         return None
-    return (
-        Practitioner.objects.select_related("clinic", "user")
-        .filter(user_id=request.user.pk)
-        .first()
-    )
+    if get_user_model().practitioner.is_cached(user):  # loaded with it (StaffModelBackend)
+        return getattr(user, "practitioner", None)
+    return Practitioner.objects.select_related("clinic", "user").filter(user_id=user.pk).first()
 
 
 def practitioner_required(view: View) -> View:
@@ -56,8 +56,10 @@ def practitioner_required(view: View) -> View:
 
 def clinic_patient(request: StaffRequest, patient_id: int) -> Patient:
     """The patient if they belong to the caller's clinic; another clinic's patient is a 404."""
-    return get_object_or_404(
-        Patient.objects.select_related("therapist__user", "clinic"),
+    patient = get_object_or_404(
+        Patient.objects.select_related("therapist__user"),
         pk=patient_id,
         clinic_id=request.clinic.pk,
     )
+    patient.clinic = request.clinic  # the same row, loaded with the practitioner
+    return patient

@@ -2,16 +2,19 @@
 
 import html
 import zoneinfo
-from functools import cache
+from collections.abc import Callable, Hashable
+from functools import cache, lru_cache
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.renderers import DjangoTemplates
 from django.forms.utils import ErrorDict
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
-from django.utils.safestring import SafeData, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from clinic.models import Clinic, Practitioner
 from patients.models import ALL_WEEKDAYS, Condition, Patient
@@ -32,6 +35,15 @@ def timezone_choices() -> list[tuple[str, str]]:
 @cache
 def _timezone_options() -> tuple[tuple[str, str], ...]:
     return tuple((name, escape(name)) for name, _ in timezone_choices())
+
+
+@lru_cache(maxsize=64)
+def _timezone_options_html(selected: str | None) -> str:
+    """Every zone's <option>, `selected` marked; joined once per zone a form shows."""
+    return "".join(
+        f'<option value="{html}"{" selected" if option == selected else ""}>{html}</option>'
+        for option, html in _timezone_options()
+    )
 
 
 def _escaped(value: Any) -> str:
@@ -83,10 +95,7 @@ class TimezoneSelect(PlainSelect):
     """
 
     def options_html(self, value: Any) -> str:
-        return "".join(
-            f'<option value="{html}"{" selected" if option == value else ""}>{html}</option>'
-            for option, html in _timezone_options()
-        )
+        return _timezone_options_html(value if isinstance(value, str) else None)
 
     def use_required_attribute(self, initial: Any) -> bool:
         # Django's Select checks for an empty placeholder first option, which normalises all
@@ -128,6 +137,36 @@ class PlainInputRenderer(DjangoTemplates):
 
 class DashboardForm(forms.Form):
     default_renderer = PlainInputRenderer()
+
+
+def fields_html(template_name: str, form: forms.Form) -> SafeString:
+    """A form's fields (and their errors) as `template_name` writes them, `form` in context."""
+    return render_to_string(template_name, {"form": form})
+
+
+BLANK_FORMS_KEPT = 4096
+_blank_fields_html: dict[tuple[str, Hashable], SafeString] = {}
+
+
+def blank_fields_html(
+    template_name: str, key: Hashable, build: Callable[[], forms.Form]
+) -> SafeString:
+    """`fields_html` of the blank form `build()` makes, rendered once per `key` in a process.
+
+    A blank form's markup depends only on its class and on what `build` gives it — prefix,
+    initial values, choices — so `key` must hold all of those; the form is built only when the
+    key is new. The patient page shows eight blank forms: rendering them field by field was a
+    third of its template time. Bound forms (with the user's input and errors) are never kept.
+    """
+    if settings.DEBUG:  # runserver reloads templates without restarting: render every time
+        return fields_html(template_name, build())
+    memo_key = (template_name, key)
+    markup = _blank_fields_html.get(memo_key)
+    if markup is None:
+        if len(_blank_fields_html) >= BLANK_FORMS_KEPT:
+            _blank_fields_html.clear()
+        markup = _blank_fields_html[memo_key] = fields_html(template_name, build())
+    return markup
 
 
 class DateInput(forms.DateInput):
@@ -346,7 +385,11 @@ class AdvancePhaseForm(OverrideMixin, OnDateForm):
         super().__init__(*args, **kwargs)
         if phases is not None:
             self.fields["to_phase"].queryset = phases
-        self.fields["to_phase"].label_from_instance = lambda phase: f"{phase.order}. {phase.name}"
+        self.fields["to_phase"].label_from_instance = phase_label
+
+
+def phase_label(phase: ProtocolPhase) -> str:
+    return f"{phase.order}. {phase.name}"
 
 
 class DosageForm(DashboardForm):

@@ -23,8 +23,15 @@ THR = "total-hip-replacement-posterior"
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    """The patient page caches per patient: test databases reuse ids, so start each test empty."""
+def _empty_cache(settings):
+    """The patient page caches per patient: test databases reuse ids, so start each test empty.
+
+    In this process's memory, not the shared Redis: clearing Redis (a flush of its database)
+    from one xdist worker emptied the other worker's cache between two views of a test.
+    """
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
     cache.clear()
     yield
     cache.clear()

@@ -1,9 +1,13 @@
 """Who may open what, generated from the dashboard's URLconf so a new page cannot skip it."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 
 from clinic.dashboard import urls as dashboard_urls
+from clinic.dashboard.access import practitioner_for
 from clinic.models import Practitioner
 from programs.models import Alert, PrescribedExercise
 from tests import factories
@@ -155,3 +159,24 @@ def test_staff_log_in_and_land_on_the_overview(client, therapist):
     )
     assert response.redirect_chain[-1][0] == reverse("dashboard:overview")
     assert b"Needs attention" in response.content
+
+
+def test_the_practitioner_and_clinic_come_with_the_session_user(staff_client, therapist):
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(reverse("dashboard:protocols"))
+    assert response.status_code == 200
+    (user_query,) = [q["sql"] for q in queries if 'FROM "auth_user"' in q["sql"]]
+    assert '"clinic_practitioner"' in user_query
+    assert '"clinic_clinic"' in user_query
+    assert not [q for q in queries if q["sql"].startswith('SELECT "clinic_practitioner"')]
+    assert response.wsgi_request.practitioner == therapist
+
+
+def test_a_user_loaded_without_the_practitioner_still_resolves_it(rf, therapist, patient_client):
+    request = rf.get("/")
+    request.user = get_user_model().objects.get(pk=therapist.user.pk)  # no select_related
+    practitioner = practitioner_for(request)
+    assert practitioner == therapist
+    assert practitioner.clinic == therapist.clinic
+    request.user = get_user_model().objects.get(username="pat-app")  # a patient's login
+    assert practitioner_for(request) is None

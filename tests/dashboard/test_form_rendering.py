@@ -15,7 +15,10 @@ from clinic.dashboard.forms import (
     PlainInputRenderer,
     PlainSelect,
     ReminderForm,
+    blank_fields_html,
+    fields_html,
 )
+from clinic.dashboard.views.patient import DOSAGE_FIELDS
 from programs.models import Exercise
 
 DJANGO = DjangoTemplates()
@@ -101,3 +104,24 @@ def test_time_zone_select_offers_what_djangos_select_offers():
     assert options(ours_html) == options(django_html)
     assert [label for _, selected, label in options(ours_html) if selected] == ["Europe/Paris"]
     assert ours_html.split(">")[0] == django_html.split(">")[0]
+
+
+def test_a_blank_forms_markup_is_rendered_once_per_content():
+    built: list[dict] = []
+
+    def dosage(initial: dict) -> DosageForm:
+        built.append(initial)
+        return DosageForm(initial=initial, prefix="dosage-7")
+
+    first = {"sets": 3, "reps": 10, "hold_seconds": 0, "notes": "Slow <b>"}
+    second = {**first, "reps": 12}
+    markup = blank_fields_html(DOSAGE_FIELDS, tuple(first.values()), lambda: dosage(first))
+    again = blank_fields_html(DOSAGE_FIELDS, tuple(first.values()), lambda: dosage(first))
+    changed = blank_fields_html(DOSAGE_FIELDS, tuple(second.values()), lambda: dosage(second))
+    assert built == [first, second]  # the same content is not rendered twice
+    assert (
+        again == markup == fields_html(DOSAGE_FIELDS, DosageForm(initial=first, prefix="dosage-7"))
+    )
+    assert 'name="dosage-7-reps" value="10"' in markup
+    assert 'name="dosage-7-reps" value="12"' in changed
+    assert "Slow &lt;b&gt;" in markup

@@ -19,9 +19,11 @@ from .conftest import add_sessions
 pytestmark = pytest.mark.django_db
 
 # Fixed whatever the number of sessions: the selectors aggregate in SQL, history is paginated.
-# A first view computes the progress (24); a cached one reads only the data version (14).
-PATIENT_PAGE_MAX_QUERIES = 24
-CACHED_PATIENT_PAGE_MAX_QUERIES = 14
+# A first view computes the progress (21); a cached one reads only the data version besides
+# the page's own rows (11: session, user with practitioner, patient, programs, phases, alerts,
+# version, exercises, library, history with entries, audit).
+PATIENT_PAGE_MAX_QUERIES = 21
+CACHED_PATIENT_PAGE_MAX_QUERIES = 11
 
 
 def embedded_figures(response) -> dict[str, dict]:

@@ -17,11 +17,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from patients.services import patient_update_reminders
 from programs.alerts import alert_acknowledge, alert_open, alert_open_or_update
 from programs.models import Alert, SessionLog
 from programs.services import (
     measure_submit,
     phase_advance,
+    prescription_update_dosage,
     program_pause,
     program_resume,
     session_record,
@@ -234,3 +236,32 @@ def test_the_page_still_shows_when_the_cache_is_down(staff_client, patient, thr_
     with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": nothing_listens}}):
         response = view(staff_client, patient)
     assert len(pain_days(response)) == 10
+
+
+def dosage_inputs(response, item) -> dict[str, str]:
+    return dict(
+        re.findall(
+            rf'name="dosage-{item.pk}-(\w+)"[^>]* value="([^"]*)"', response.content.decode()
+        )
+    )
+
+
+def test_a_dosage_edit_shows_at_once(staff_client, patient, thr_prescription):
+    item = thr_prescription.exercises.filter(active=True).order_by("order").first()
+    sets = item.sets
+    before = dosage_inputs(view(staff_client, patient), item)
+    assert before["sets"] == str(sets)
+
+    prescription_update_dosage(prescribed_exercise=item, sets=sets + 1, notes="Slow & <low>")
+    after = dosage_inputs(view_fresh(staff_client, patient), item)
+    assert after["sets"] == str(sets + 1)
+    assert after["notes"] == "Slow &amp; &lt;low&gt;"
+
+
+def test_new_reminder_preferences_show_at_once(staff_client, patient):
+    before = view(staff_client, patient).content.decode()
+    assert '<option value="sms" selected>' not in before
+    patient_update_reminders(patient=patient, reminder_channel="sms", reminder_time=dt.time(6, 45))
+    after = view_fresh(staff_client, patient).content.decode()
+    assert '<option value="sms" selected>' in after
+    assert 'name="reminder_time" value="06:45"' in after

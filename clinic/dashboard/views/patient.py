@@ -1,15 +1,15 @@
 """The patient page and its printable report: progress charts, program, sessions, alerts."""
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any, TypedDict
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
@@ -18,7 +18,6 @@ from patients.precautions import PRECAUTION_LABELS
 from programs.models import (
     Alert,
     Exercise,
-    ExerciseLog,
     PrescribedExercise,
     Prescription,
     ProtocolPhase,
@@ -26,7 +25,7 @@ from programs.models import (
 )
 from programs.selectors import (
     SEVERITY_RANK,
-    current_prescription,
+    patient_programs,
     patient_progress,
     patient_sessions,
 )
@@ -39,6 +38,9 @@ from ..forms import (
     AdvancePhaseForm,
     DosageForm,
     ReminderForm,
+    blank_fields_html,
+    fields_html,
+    phase_label,
 )
 from ..progress_cache import criterion_text, data_version, page_progress, progress_charts
 from .common import PageLinks, page_links
@@ -50,8 +52,90 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 @dataclass(frozen=True)
 class ExerciseRow:
     item: PrescribedExercise
-    form: DosageForm
+    form_html: SafeString  # the dosage form's fields
     conflicts: list[str]  # precaution labels this exercise breaks today
+
+
+# The page's forms are blank on almost every view: their markup is rendered once per distinct
+# content (forms.blank_fields_html); a submitted form with errors is rendered as it stands.
+DOSAGE_FIELDS = "dashboard/_dosage_fields.html"
+ADVANCE_FIELDS = "dashboard/_advance_fields.html"
+ADD_EXERCISE_FIELDS = "dashboard/_add_exercise_fields.html"
+REMINDER_FIELDS = "dashboard/_reminder_fields.html"
+
+
+def dosage_fields(item: PrescribedExercise, submitted: DosageForm | None) -> SafeString:
+    if submitted is not None:
+        return fields_html(DOSAGE_FIELDS, submitted)
+    prefix = f"dosage-{item.pk}"
+    initial = {
+        "sets": item.sets,
+        "reps": item.reps,
+        "hold_seconds": item.hold_seconds,
+        "notes": item.notes,
+    }
+    return blank_fields_html(
+        DOSAGE_FIELDS,
+        (prefix, *initial.values()),
+        lambda: DosageForm(initial=initial, prefix=prefix),
+    )
+
+
+def advance_fields(
+    phases: list[ProtocolPhase], prompt: str | None, submitted: AdvancePhaseForm | None
+) -> SafeString:
+    """The phase change form: `phases` to choose from, `prompt` as the empty choice's label
+    (None: "The next phase")."""
+    if submitted is not None:
+        to_phase = submitted.fields["to_phase"]
+        if prompt:
+            to_phase.empty_label = prompt
+        to_phase.widget.choices = to_phase.choices
+        return fields_html(ADVANCE_FIELDS, submitted)
+    options = tuple((phase.pk, phase_label(phase)) for phase in phases)
+
+    def build() -> AdvancePhaseForm:
+        form = AdvancePhaseForm()
+        to_phase = form.fields["to_phase"]
+        if prompt:
+            to_phase.empty_label = prompt
+        # The options from the phases just read, not from a query.
+        to_phase.widget.choices = [("", to_phase.empty_label), *options]
+        return form
+
+    return blank_fields_html(ADVANCE_FIELDS, (prompt, options), build)
+
+
+def add_exercise_fields(
+    library: list[Exercise],
+    label: Callable[[Exercise], str],
+    submitted: AddExerciseForm | None,
+) -> SafeString:
+    """The add-an-exercise form: `library` to choose from, each option labelled by `label`."""
+    if submitted is not None:
+        submitted.fields["exercise"].label_from_instance = label
+        return fields_html(ADD_EXERCISE_FIELDS, submitted)
+    options = tuple((exercise.pk, label(exercise)) for exercise in library)
+
+    def build() -> AddExerciseForm:
+        form = AddExerciseForm(exercises=Exercise.objects.none())
+        choose = form.fields["exercise"]
+        # The options from the library just read, not from a query.
+        choose.widget.choices = [("", choose.empty_label), *options]
+        return form
+
+    return blank_fields_html(ADD_EXERCISE_FIELDS, options, build)
+
+
+def reminder_fields(patient: Patient, submitted: ReminderForm | None) -> SafeString:
+    if submitted is not None:
+        return fields_html(REMINDER_FIELDS, submitted)
+    initial = ReminderForm.initial_for(patient)
+    key = tuple(
+        (name, tuple(value) if isinstance(value, list) else value)
+        for name, value in initial.items()
+    )
+    return blank_fields_html(REMINDER_FIELDS, key, lambda: ReminderForm(initial=initial))
 
 
 def precaution_labels(tags: list[str] | set[str]) -> list[str]:
@@ -83,28 +167,13 @@ def patient_alerts(patient: Patient) -> tuple[list[Alert], list[Alert]]:
     return alerts, open_alerts
 
 
-class SessionRow(TypedDict):
-    """One row of the session history, ready to show (dicts: the template reads them fastest)."""
-
-    performed_at_iso: str  # in the page's time zone (the clinic's), as `|date:"c"` writes it
-    day_text: str
-    phase_name: str | None
-    pain_before: int | None
-    pain_after: int | None
-    difficulty: int | None
-    duration_minutes: int | None
-    notes: str
-    entries_total: int
-    entries_done: int
-    entries_html: SafeString  # the <li> of each exercise entry
-
-
-# Built in Python, not in the template: ~75 entries a page at ~35 template calls a value.
+# The session history is built in Python, not in the template: 15 rows and ~75 exercise entries
+# a page at ~35 template calls a value. `html.escape` is what autoescaping applies to a str.
 def entry_html(completed: bool, name: str, summary: str) -> str:
     state, mark = ("done", "✓") if completed else ("skipped", "✗")
     return (
-        f'<li class="{state}"><span aria-label="{state}">{mark}</span> {escape(name)} '
-        f'<small class="muted">{escape(summary)}</small></li>'
+        f'<li class="{state}"><span aria-label="{state}">{mark}</span> {html.escape(name)} '
+        f'<small class="muted">{html.escape(summary)}</small></li>'
     )
 
 
@@ -115,65 +184,95 @@ def entry_summary(completed: bool, sets: int, reps: int, hold_seconds: int, reas
     return f"{sets} × {reps}" + (f", {hold_seconds} s" if hold_seconds else "")
 
 
-def session_history(request: StaffRequest, patient: Patient, *, count: int) -> PageLinks:
-    """One page of sessions, newest first, with their exercise entries, as plain rows.
+def _number(value: int | None) -> str:
+    return "–" if value is None else str(value)
 
-    Pages on the (patient, -performed_at, -id) index, then reads the entries of the 15 sessions
-    shown (no aggregate over the whole history, no model instances to build). `count` is the
-    patient's number of sessions (`DataVersion.session_count`, already counted).
+
+@dataclass
+class SessionRow:
+    """One session of the history, with its exercise entries (`<li>` each) as they are read."""
+
+    performed_at: dt.datetime
+    local_date: dt.date
+    phase_name: str | None
+    pain_before: int | None
+    pain_after: int | None
+    difficulty: int | None
+    duration_minutes: int | None
+    notes: str
+    entries: list[str] = field(default_factory=list)
+    entries_done: int = 0
+
+    def html(self) -> str:
+        """The row's `<tr>`: the date in the page's time zone (the clinic's), values escaped."""
+        if self.entries:
+            entries = (
+                f'<details class="entries"><summary>{self.entries_done} of {len(self.entries)} '
+                f"done</summary><ul>{''.join(self.entries)}</ul></details>"
+            )
+        else:
+            entries = '<span class="muted">none logged</span>'
+        performed = timezone.localtime(self.performed_at).isoformat()
+        return (
+            f'<tr><td><time datetime="{performed}">{day_label(self.local_date)}</time></td>'
+            f"<td>{html.escape(self.phase_name or '—')}</td>"
+            f'<td class="num">{_number(self.pain_before)} → '
+            f"<strong>{_number(self.pain_after)}</strong></td>"
+            f'<td class="num">{_number(self.difficulty)}</td>'
+            f'<td class="num">{_number(self.duration_minutes)}</td>'
+            f"<td>{entries}</td>"
+            f'<td class="notes">{html.escape(self.notes)}</td></tr>'
+        )
+
+
+def session_history(request: StaffRequest, patient: Patient, *, count: int) -> PageLinks:
+    """One page of sessions, newest first, with their exercise entries: `<tr>` rows.
+
+    One query: the page's session ids on the (patient, -performed_at, -id) index, and those
+    sessions joined with their entries (no aggregate over the whole history, no model instances
+    to build). `count` is the patient's number of sessions (`DataVersion.session_count`,
+    already counted).
     """
-    sessions = (
-        SessionLog.objects.filter(patient=patient)
-        .order_by("-performed_at", "-id")
-        .values(
+    newest_first = ("-performed_at", "-id")
+    paginator = Paginator(
+        SessionLog.objects.filter(patient=patient).order_by(*newest_first).values("id"),
+        SESSIONS_PER_PAGE,
+    )
+    paginator.count = count  # a cached property: no second COUNT(*)
+    page = paginator.get_page(request.GET.get("sessions"))
+    rows: dict[int, SessionRow] = {}
+    for session_id, *session, entry_name, completed, sets, reps, hold_seconds, reason in (
+        SessionLog.objects.filter(pk__in=page.object_list)
+        .order_by(*newest_first, "entries__id")
+        .values_list(
             "id",
             "performed_at",
             "local_date",
+            "phase__name",
             "pain_before",
             "pain_after",
             "difficulty",
             "duration_minutes",
             "notes",
-            phase_name=F("phase__name"),
-        )
-    )
-    paginator = Paginator(sessions, SESSIONS_PER_PAGE)
-    paginator.count = count  # a cached property: no second COUNT(*)
-    page = paginator.get_page(request.GET.get("sessions"))
-    rows = list(page.object_list)
-    entries: dict[int, list[str]] = {row["id"]: [] for row in rows}
-    done: dict[int, int] = dict.fromkeys(entries, 0)
-    for session_id, name, completed, *done_or_skipped in (
-        ExerciseLog.objects.filter(session_id__in=entries)
-        .order_by("id")
-        .values_list(
-            "session_id",
-            "prescribed_exercise__exercise__name",
-            "completed",
-            "sets_done",
-            "reps_done",
-            "hold_seconds_done",
-            "skipped_reason",
+            "entries__prescribed_exercise__exercise__name",
+            "entries__completed",
+            "entries__sets_done",
+            "entries__reps_done",
+            "entries__hold_seconds_done",
+            "entries__skipped_reason",
         )
     ):
-        summary = entry_summary(completed, *done_or_skipped)
-        entries[session_id].append(entry_html(completed, name, summary))
-        done[session_id] += completed
+        row = rows.get(session_id)
+        if row is None:
+            row = rows[session_id] = SessionRow(*session)
+        if completed is None:  # a session without entries (the outer join's empty side)
+            continue
+        summary = entry_summary(completed, sets, reps, hold_seconds, reason)
+        row.entries.append(entry_html(completed, entry_name, summary))
+        row.entries_done += completed
     page.object_list = [
-        SessionRow(
-            performed_at_iso=timezone.localtime(row["performed_at"]).isoformat(),
-            day_text=day_label(row["local_date"]),
-            phase_name=row["phase_name"],
-            pain_before=row["pain_before"],
-            pain_after=row["pain_after"],
-            difficulty=row["difficulty"],
-            duration_minutes=row["duration_minutes"],
-            notes=row["notes"],
-            entries_total=len(entries[row["id"]]),
-            entries_done=done[row["id"]],
-            entries_html=mark_safe("".join(entries[row["id"]])),  # noqa: S308 (escaped)
-        )
-        for row in rows
+        mark_safe(row.html())  # noqa: S308 (every value escaped)
+        for row in rows.values()
     ]
     return page_links(request, page, "sessions", "sessions")
 
@@ -185,13 +284,9 @@ def patient_context(
     bound = bound or {}
     # Fresh reads first: they are part of the progress cache key (see progress_cache).
     today = patient.local_date()
-    prescription = current_prescription(patient)
-    if prescription is not None:
-        prescription.patient = patient
+    programs = patient_programs(patient)
+    prescription, protocol_phases = programs.current, programs.phases
     alerts, open_alerts = patient_alerts(patient)
-    protocol_phases: list[ProtocolPhase] = []
-    if prescription is not None and prescription.protocol_id:
-        protocol_phases = list(prescription.protocol.phases.order_by("order"))
     version = data_version(patient)
     progress = page_progress(
         patient,
@@ -216,16 +311,7 @@ def patient_context(
     exercise_rows = [
         ExerciseRow(
             item=item,
-            form=bound.get(f"dosage-{item.pk}")
-            or DosageForm(
-                initial={
-                    "sets": item.sets,
-                    "reps": item.reps,
-                    "hold_seconds": item.hold_seconds,
-                    "notes": item.notes,
-                },
-                prefix=f"dosage-{item.pk}",
-            ),
+            form_html=dosage_fields(item, bound.get(f"dosage-{item.pk}")),
             conflicts=precaution_labels(item_conflicts.get(item.exercise.slug, [])),
         )
         for item in items
@@ -237,7 +323,6 @@ def patient_context(
         .only("slug", "name", "precaution_tags")
     )
     library_conflicts = precaution_conflicts(library, in_force)
-
     warnings = {slug: precaution_labels(tags) for slug, tags in library_conflicts.items()}
 
     def exercise_label(exercise: Exercise) -> str:
@@ -245,41 +330,12 @@ def patient_context(
             return f"⚠ {exercise.name} — conflicts: {'; '.join(warnings[exercise.slug])}"
         return exercise.name
 
-    add_exercise_form = bound.get("add_exercise")
-    if add_exercise_form is None:
-        add_exercise_form = AddExerciseForm(
-            exercises=Exercise.objects.filter(pk__in=[e.pk for e in library])
-        )
-        # The options from the library just read, not from a second query.
-        choose = add_exercise_form.fields["exercise"]
-        choose.widget.choices = [
-            ("", choose.empty_label),
-            *((exercise.pk, exercise_label(exercise)) for exercise in library),
-        ]
-    add_exercise_form.fields["exercise"].label_from_instance = exercise_label
-
-    advance_form = bound.get("advance") or AdvancePhaseForm(
-        phases=ProtocolPhase.objects.filter(protocol_id=prescription.protocol_id).exclude(
-            pk=prescription.current_phase_id
-        )
-        if prescription is not None and prescription.protocol_id
-        else None
-    )
-    to_phase = advance_form.fields["to_phase"]
-    if readiness is None or not readiness.next_phase_name:
-        to_phase.empty_label = "Choose a phase…"
-    if advance_form.is_bound:
-        to_phase.widget.choices = to_phase.choices
-    else:  # the options from the phases just read, not from a second query
-        to_phase.widget.choices = [
-            ("", to_phase.empty_label),
-            *(
-                (phase.pk, to_phase.label_from_instance(phase))
-                for phase in protocol_phases
-                if phase.pk != prescription.current_phase_id
-            ),
-        ]
-
+    advance_to = [
+        phase
+        for phase in protocol_phases
+        if prescription is not None and phase.pk != prescription.current_phase_id
+    ]
+    phase_prompt = None if readiness and readiness.next_phase_name else "Choose a phase…"
     return {
         "patient": patient,
         "progress": progress,
@@ -302,16 +358,13 @@ def patient_context(
         "reminder_days": weekdays_text(patient.reminder_weekdays),
         "criteria": progress.criteria,
         "exercise_rows": exercise_rows,
-        "other_programs": list(
-            patient.prescriptions.exclude(pk=prescription.pk if prescription else None)
-            .select_related("current_phase")
-            .order_by("-start_date")
-        ),
+        "other_programs": programs.others,
         "sessions": session_history(request, patient, count=version.session_count),
-        "advance_form": advance_form,
-        "add_exercise_form": add_exercise_form,
-        "reminder_form": bound.get("reminders")
-        or ReminderForm(initial=ReminderForm.initial_for(patient)),
+        "advance_fields": advance_fields(advance_to, phase_prompt, bound.get("advance")),
+        "add_exercise_fields": add_exercise_fields(
+            library, exercise_label, bound.get("add_exercise")
+        ),
+        "reminder_fields": reminder_fields(patient, bound.get("reminders")),
         "program_open": prescription is not None
         and prescription.status != Prescription.Status.COMPLETED,
     }
