@@ -279,11 +279,14 @@ class SessionLog(models.Model):
         SYNC = "sync", "Offline sync"
         CLINIC = "clinic", "Entered by clinic"
 
+    # No single-column indexes for these two: the composite indexes below lead with them, and
+    # every upload pays for each index (the patient's also misled the planner into scanning a
+    # patient's whole history for a two-week window).
     prescription = models.ForeignKey(
-        Prescription, on_delete=models.CASCADE, related_name="sessions"
+        Prescription, on_delete=models.CASCADE, related_name="sessions", db_index=False
     )
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.CASCADE, related_name="sessions"
+        "patients.Patient", on_delete=models.CASCADE, related_name="sessions", db_index=False
     )
     client_id = models.UUIDField()
     performed_at = models.DateTimeField()
@@ -333,7 +336,10 @@ class SessionLog(models.Model):
 
 
 class ExerciseLog(models.Model):
-    session = models.ForeignKey(SessionLog, on_delete=models.CASCADE, related_name="entries")
+    # Indexed by the unique (session, prescribed exercise) key, which leads with the session.
+    session = models.ForeignKey(
+        SessionLog, on_delete=models.CASCADE, related_name="entries", db_index=False
+    )
     prescribed_exercise = models.ForeignKey(
         PrescribedExercise, on_delete=models.PROTECT, related_name="logs"
     )
