@@ -5,9 +5,11 @@ usually within seconds; the answer is the stored row, whatever the retry carries
 answer is kept in the cache (Redis in production) for `STRIDE_RETRY_ANSWER_SECONDS`, keyed by
 the kind of write, the owner and the client id. The cache is only a shortcut: after it expires
 or is evicted, the database still decides (the unique key on the client id), and an answer is
-kept only after its transaction commits, so a write that rolled back leaves none. Nothing
-edits a stored session, so a kept answer cannot go stale; erasure forgets the answers it could
-still find (`answers_forget`).
+kept only after its transaction commits, so a write that rolled back leaves none; it is kept
+once, when the row is created (a retry answered by the database is not kept again), so its
+lifetime ends at most an hour after the row's creation. Nothing edits a stored session, so a
+kept answer cannot go stale; erasure forgets the answers still alive (`answers_forget`). A
+session deleted in the admin still answers its retries from here until its answer expires.
 """
 
 import logging
@@ -23,14 +25,15 @@ logger = logging.getLogger(__name__)
 SESSION_UPLOAD = "session"  # answers of POST me/sessions/, owned by the patient
 
 
-def _key(kind: str, owner_id: int, client_id: uuid.UUID | str) -> str:
+def answer_key(kind: str, owner_id: int, client_id: uuid.UUID | str) -> str:
+    """The cache key of a kept answer."""
     return f"answer:{kind}:{owner_id}:{client_id}"
 
 
 def answer_stored(*, kind: str, owner_id: int, client_id: uuid.UUID) -> Any | None:
     """The kept answer to this write, or None (never kept, expired, or the cache is down)."""
     try:
-        return cache.get(_key(kind, owner_id, client_id))
+        return cache.get(answer_key(kind, owner_id, client_id))
     except Exception:  # the database answers instead
         logger.warning("answer cache unavailable", exc_info=True)
         return None
@@ -41,7 +44,7 @@ def answer_keep(*, kind: str, owner_id: int, client_id: uuid.UUID, body: Any) ->
 
     Side effect: a cache write after commit; a cache failure is logged, never raised.
     """
-    key, seconds = _key(kind, owner_id, client_id), settings.STRIDE_RETRY_ANSWER_SECONDS
+    key, seconds = answer_key(kind, owner_id, client_id), settings.STRIDE_RETRY_ANSWER_SECONDS
     if seconds <= 0:
         return
 
@@ -56,6 +59,6 @@ def answer_keep(*, kind: str, owner_id: int, client_id: uuid.UUID, body: Any) ->
 
 def answers_forget(*, kind: str, owner_id: int, client_ids: Iterable[uuid.UUID | str]) -> None:
     """Drop kept answers (erasure), after the current transaction commits."""
-    keys = [_key(kind, owner_id, client_id) for client_id in client_ids]
+    keys = [answer_key(kind, owner_id, client_id) for client_id in client_ids]
     if keys:
         transaction.on_commit(lambda: cache.delete_many(keys), robust=True)

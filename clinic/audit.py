@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from .models import AuditEvent
 
@@ -158,9 +159,30 @@ def _insert_in_one_round_trip(
         try:
             cursor.execute(sql, params)
         except Exception:
-            if undo:
-                cursor.execute(undo)
+            _recover(cursor, undo)
             raise
+
+
+def _recover(cursor: Any, undo: str) -> None:
+    """After a failed audit statement: undo what reached the server, if anything did.
+
+    A value the driver refuses (a NUL character, say) fails before anything is sent: then
+    there is no savepoint to roll back to, and the enclosing transaction is intact. A statement
+    the server refused leaves the transaction in error: roll back to the savepoint (or roll
+    the audit's own transaction back). When that cannot be done, or when there was no savepoint
+    to return to, the enclosing atomic block must roll back rather than commit.
+    """
+    in_error = connection.connection.info.transaction_status == TransactionStatus.INERROR
+    if not in_error:
+        return
+    try:
+        if not undo:
+            raise DatabaseError("audit insert failed inside a transaction without a savepoint")
+        cursor.execute(undo)
+    except Exception:
+        if connection.in_atomic_block:
+            transaction.set_rollback(True)
+        raise
 
 
 def _insert_events(rows: list[AuditRow], *, relax: str | None, write_transaction: bool) -> None:

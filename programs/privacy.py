@@ -160,6 +160,9 @@ def patient_export_archive(patient: Patient) -> bytes:
     return buffer.getvalue()
 
 
+ANSWER_KEPT_AFTER_CREATION = dt.timedelta(minutes=5)
+
+
 @dataclass(frozen=True)
 class ErasureResult:
     patient_id: int
@@ -218,7 +221,11 @@ def patient_erase(*, patient: Patient) -> ErasureResult:
         owner_id=patient.pk,
         client_ids=SessionLog.objects.filter(
             patient=patient,
-            created_at__gte=now - dt.timedelta(seconds=settings.STRIDE_RETRY_ANSWER_SECONDS),
+            # Answers are kept from the commit of their session's creation: a margin covers
+            # the time between the row's created_at and that commit.
+            created_at__gte=now
+            - dt.timedelta(seconds=settings.STRIDE_RETRY_ANSWER_SECONDS)
+            - ANSWER_KEPT_AFTER_CREATION,
         ).values_list("client_id", flat=True),
     )
     ExerciseLog.objects.filter(session__patient=patient).delete()

@@ -224,7 +224,8 @@ def patient_list_rows(clinic: Clinic, page: Sequence[Mapping[str, Any]]) -> list
     heads = overview_heads([row["id"] for row in page])
     figures = overview_figures(clinic, heads)
     rows = []
-    for patient_id in (row["id"] for row in page):
+    # A patient deleted between the page query and these reads is left out of the page.
+    for patient_id in (row["id"] for row in page if row["id"] in heads):
         head, row_figures = heads[patient_id], figures[patient_id]
         rows.append(
             {

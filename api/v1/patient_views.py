@@ -256,7 +256,8 @@ class SessionViewSet(
         if not created:
             _with_entries([session])
         body = SessionLogOutputSerializer(session).data
-        answers.answer_keep(**_session_answer(patient, session.client_id), body=body)
+        if created:  # kept from its creation on, so erasure knows which answers may be alive
+            answers.answer_keep(**_session_answer(patient, session.client_id), body=body)
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(

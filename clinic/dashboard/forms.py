@@ -144,7 +144,8 @@ def fields_html(template_name: str, form: forms.Form) -> SafeString:
     return render_to_string(template_name, {"form": form})
 
 
-BLANK_FORMS_KEPT = 4096
+# Distinct blank forms kept per process (a few KB each: the add-exercise select is the largest).
+BLANK_FORMS_KEPT = 512
 _blank_fields_html: dict[tuple[str, Hashable], SafeString] = {}
 
 

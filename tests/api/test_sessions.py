@@ -362,7 +362,13 @@ def test_a_session_post_takes_a_bounded_number_of_queries(
         assert client.post(SESSIONS, body, format="json").status_code == 201
     with CaptureQueriesContext(connection) as retried:
         assert client.post(SESSIONS, body, format="json").status_code == 200
-    cache.clear()  # the kept answer gone (expired, evicted): the database answers
+    # The kept answer gone (expired, evicted): the database answers. (Not cache.clear(): the
+    # other xdist worker shares the Redis database.)
+    cache.delete(
+        answers.answer_key(
+            answers.SESSION_UPLOAD, prescription.patient.pk, uuid.UUID(body["client_id"])
+        )
+    )
     with CaptureQueriesContext(connection) as retried_late:
         assert client.post(SESSIONS, body, format="json").status_code == 200
 
@@ -618,3 +624,26 @@ def test_sessions_render_as_drf_would_render_the_declared_fields(
             assert serializer.to_representation(session) == (
                 serializers.ModelSerializer.to_representation(serializer, session)
             )
+
+
+def test_a_retry_answered_by_the_database_is_not_kept_again(
+    client, patient, prescription, django_capture_on_commit_callbacks
+):
+    # An answer lives at most its lifetime after the session's creation, which is what
+    # erasure relies on to find the answers still alive.
+    body = session_body(prescription)
+    key = {
+        "kind": answers.SESSION_UPLOAD,
+        "owner_id": patient.pk,
+        "client_id": uuid.UUID(body["client_id"]),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(SESSIONS, body, format="json")
+    assert answers.answer_stored(**key) is not None
+    cache.delete(answers.answer_key(**key))  # expired
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = client.post(SESSIONS, body, format="json")
+
+    assert retried.status_code == 200
+    assert answers.answer_stored(**key) is None

@@ -89,13 +89,21 @@ def test_a_failed_audit_write_does_not_break_the_request_but_is_logged(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_an_audit_insert_refused_by_the_database_leaves_the_request_and_connection_intact(
-    therapist, caplog, method
+@pytest.mark.parametrize(
+    "object_type",
+    [
+        pytest.param("x" * 100, id="refused-by-postgresql"),  # too long for its column
+        pytest.param("nul\x00byte", id="refused-by-the-driver"),  # never sent
+    ],
+)
+def test_a_refused_audit_insert_leaves_the_request_and_its_write_intact(
+    therapist, caplog, method, object_type
 ):
-    # A value too long for its column: PostgreSQL refuses the INSERT inside the statement
-    # that also carries the rows' transaction control.
+    # The INSERT travels with the rows' transaction control in one statement: whether the
+    # server refuses it or the driver never sends it, the write commits and the failure is
+    # logged.
     def view(request):
-        audit_record(request, action="view", object_type="x" * 100, patient_ids=[7])
+        audit_record(request, action="view", object_type=object_type, patient_ids=[7])
         if method == "post":
             factories.ExerciseFactory(slug="kept-despite-audit")
         return HttpResponse("ok")
@@ -108,6 +116,25 @@ def test_an_audit_insert_refused_by_the_database_leaves_the_request_and_connecti
     assert not connection.in_atomic_block
     assert Exercise.objects.filter(slug="kept-despite-audit").exists() == (method == "post")
     assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.postgres
+def test_a_refused_audit_insert_inside_a_caller_s_transaction_rolls_that_transaction_back(
+    therapist, caplog
+):
+    # No savepoint of its own there: the enclosing block must not go on to commit.
+    request = audited_post(therapist.user)
+    request.method = "GET"
+    setattr(request, EVENTS_ATTR, [])
+    audit_record(request, action="view", object_type="x" * 100, patient_ids=[7])
+
+    with caplog.at_level(logging.ERROR, logger="stride.audit"), transaction.atomic():
+        factories.ExerciseFactory(slug="rolled-back-with-the-block")
+        assert audit_flush(request, HttpResponse()) == 0
+        assert transaction.get_rollback()
+
+    assert "AUDIT WRITE FAILED" in caplog.text
+    assert not Exercise.objects.filter(slug="rolled-back-with-the-block").exists()
 
 
 def test_audit_rows_read_back_as_written(therapist):
