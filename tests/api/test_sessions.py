@@ -243,6 +243,26 @@ def test_a_patient_with_two_programs_must_say_which(client, patient, therapist, 
     assert named.json()["prescription"] == second.pk
 
 
+def test_a_completed_program_does_not_count_as_open(client, patient, therapist, prescription):
+    program_services.program_complete(prescription=prescription)
+    current = factories.assign_custom_program(
+        patient=patient, prescriber=therapist, exercises=factories.ExerciseFactory.create_batch(2)
+    )
+
+    response = client.post(SESSIONS, session_body(current), format="json")
+    old_entries = client.post(
+        SESSIONS,
+        {**session_body(current), "exercises": session_body(prescription)["exercises"]},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["prescription"] == current.pk
+    assert len(response.json()["exercises"]) == 2
+    assert old_entries.status_code == 400
+    assert "exercises" in old_entries.json()["errors"]
+
+
 @pytest.mark.parametrize(
     "raw", [b'{"client_id": "abc", ', b"[1, 2, 3]", b'"just a string"', b"null", b"\xff\xfe"]
 )
