@@ -60,6 +60,39 @@ def alert_acknowledge(*, alert: Alert, by: AbstractBaseUser, note: str = "") -> 
     return alert
 
 
+@dataclass(frozen=True, slots=True)
+class PainSpikeRule:
+    """When a session's pain after exercise is a spike: at or above the absolute limit (the
+    patient's, else the clinic's), or the clinic's margin above the program's first-week
+    baseline (None before there is one)."""
+
+    absolute: int
+    over_baseline: int
+    baseline: float | None
+
+    @classmethod
+    def of(cls, patient: Patient, clinic: Any, baseline: float | None) -> "PainSpikeRule":
+        return cls(
+            absolute=patient.pain_spike_absolute or clinic.pain_spike_absolute,
+            over_baseline=clinic.pain_spike_over_baseline,
+            baseline=baseline,
+        )
+
+    def reasons(self, pain_after: int | None) -> list[str]:
+        """Why this pain is a spike; empty when it is not (or was not given)."""
+        if pain_after is None:
+            return []
+        reasons = []
+        if pain_after >= self.absolute:
+            reasons.append(f"pain {pain_after}/10 after exercise (limit {self.absolute})")
+        if self.baseline is not None and pain_after >= self.baseline + self.over_baseline:
+            reasons.append(
+                f"pain {pain_after}/10 is {pain_after - self.baseline:.1f} above "
+                f"the baseline of {self.baseline:.1f}"
+            )
+        return reasons
+
+
 def alerts_evaluate_session(*, session_id: int) -> list[str]:
     """Run the per-session rules (pain spike) for one logged session; returns opened kinds."""
     session = (
@@ -70,17 +103,8 @@ def alerts_evaluate_session(*, session_id: int) -> list[str]:
     if session is None or session.pain_after is None:
         return []
     patient = session.patient
-    clinic = patient.clinic
-    absolute = patient.pain_spike_absolute or clinic.pain_spike_absolute
     baseline = pain_baseline(session.prescription, exclude_session_id=session.pk)
-    reasons = []
-    if session.pain_after >= absolute:
-        reasons.append(f"pain {session.pain_after}/10 after exercise (limit {absolute})")
-    if baseline is not None and session.pain_after >= baseline + clinic.pain_spike_over_baseline:
-        reasons.append(
-            f"pain {session.pain_after}/10 is {session.pain_after - baseline:.1f} above "
-            f"the baseline of {baseline:.1f}"
-        )
+    reasons = PainSpikeRule.of(patient, patient.clinic, baseline).reasons(session.pain_after)
     if not reasons:
         return []
     alert = alert_open(

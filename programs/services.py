@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from clinic.inserts import insert_returning_pks
-from clinic.models import Practitioner
+from clinic.models import Clinic, Practitioner
 from clinic.rows import Columns, split_row
 from patients import instruments, red_flags
 from patients.models import CheckIn, MeasureResponse, Patient
@@ -28,6 +28,7 @@ from .models import (
     ProtocolPhase,
     SessionLog,
 )
+from .pain import BASELINE_DAYS
 
 # Sessions may be uploaded late (offline apps), but not from the future beyond clock skew.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -448,14 +449,42 @@ LOGGING_PROGRAM_FIELDS = (
 @dataclass(frozen=True)
 class _ProgramRead:
     sql: str
-    parts: tuple[Columns, ...]
+    parts: tuple[Columns, ...]  # then three values: the pain-spike rule's (`_spike_rule_sql`)
+
+
+def _spike_rule_sql(using: str) -> tuple[str, str]:
+    """The values of the program's pain-spike rule as select-list items, and the join they
+    need (of the clinic, a parameter): the first-week baseline so far (as
+    `pain.pain_baseline`), the clinic's absolute limit and its margin over the baseline."""
+    quote = connections[using].ops.quote_name
+
+    def column(model: type[Any], name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    start = f"rx.{column(Prescription, 'start_date')}"
+    first_week_end = (
+        f"{start} + {BASELINE_DAYS}"
+        if connections[using].vendor == "postgresql"
+        else f"date({start}, '+{BASELINE_DAYS} days')"
+    )
+    pain_after, pain_before = column(SessionLog, "pain_after"), column(SessionLog, "pain_before")
+    select = (
+        f"(SELECT AVG(COALESCE(s.{pain_after}, s.{pain_before})) "  # noqa: S608 - from _meta
+        f"FROM {quote(SessionLog._meta.db_table)} s "
+        f"WHERE s.{column(SessionLog, 'prescription')} = rx.{column(Prescription, 'id')} "
+        f"AND s.{column(SessionLog, 'local_date')} < {first_week_end}), "
+        f"c.{column(Clinic, 'pain_spike_absolute')}, c.{column(Clinic, 'pain_spike_over_baseline')}"
+    )
+    join = f"JOIN {quote(Clinic._meta.db_table)} c ON c.{column(Clinic, 'id')} = %s"
+    return select, join
 
 
 @cache
 def _program_read(by_id: bool, entry_count: int, using: str = "default") -> _ProgramRead:
-    """The statement that reads a session's program and its entries' exercises together.
+    """The statement that reads a session's program, its entries' exercises and the values of
+    its pain-spike rule together.
 
-    A session upload is the hottest write; through the ORM these were two queries compiled
+    A session upload is the hottest write; through the ORM these were three queries compiled
     on every upload (~1.5 ms, several times their execution). This one is assembled once per
     shape (program named or not, number of entries) from the models' _meta.
     """
@@ -482,9 +511,11 @@ def _program_read(by_id: bool, entry_count: int, using: str = "default") -> _Pro
     which = "=" if by_id else "<>"
     which_column = "id" if by_id else "status"
     # Identifiers come from the models' _meta; every value is a parameter.
+    spike_select, spike_join = _spike_rule_sql(using)
     sql = (
-        f"SELECT {', '.join(part.select_list(using) for part in parts)} "  # noqa: S608
-        f"FROM {quote(Prescription._meta.db_table)} rx {joins} "
+        f"SELECT {', '.join(part.select_list(using) for part in parts)}, "  # noqa: S608
+        f"{spike_select} "
+        f"FROM {quote(Prescription._meta.db_table)} rx {spike_join} {joins} "
         f"WHERE rx.{column(Prescription, 'patient')} = %s "
         f"AND rx.{column(Prescription, which_column)} {which} %s"
     )
@@ -493,21 +524,30 @@ def _program_read(by_id: bool, entry_count: int, using: str = "default") -> _Pro
 
 def _program_and_entries(
     patient: Patient, prescription_id: int | None, entry_ids: Sequence[int]
-) -> tuple[Prescription, dict[int, PrescribedExercise]]:
-    """The session's program (the one named, else the patient's only open one) and those of
-    `entry_ids` that are its exercises, with their exercise (slug and name), in one query."""
+) -> tuple[Prescription, dict[int, PrescribedExercise], alerts.PainSpikeRule]:
+    """The session's program (the one named, else the patient's only open one), those of
+    `entry_ids` that are its exercises, with their exercise (slug and name), and the
+    program's pain-spike rule before this session, in one query."""
     ids = list(dict.fromkeys(entry_ids))
     read = _program_read(prescription_id is not None, len(ids))
     which = prescription_id if prescription_id is not None else Prescription.Status.COMPLETED
     with connection.cursor() as cursor:
-        cursor.execute(read.sql, [*ids, patient.pk, which])
+        cursor.execute(read.sql, [patient.clinic_id, *ids, patient.pk, which])
         rows = cursor.fetchall()
     programs: dict[int, Prescription] = {}
     known: dict[int, PrescribedExercise] = {}
+    rules: dict[int, alerts.PainSpikeRule] = {}
     for row in rows:
         values = split_row(row, read.parts)
         program = read.parts[0].instance(values[0])
         programs.setdefault(program.pk, program)
+        if program.pk not in rules:
+            baseline, absolute, over_baseline = row[-3:]
+            rules[program.pk] = alerts.PainSpikeRule(
+                absolute=patient.pain_spike_absolute or absolute,
+                over_baseline=over_baseline,
+                baseline=float(baseline) if baseline is not None else None,
+            )
         if ids and (entry := read.parts[1].instance(values[1])) is not None:
             entry._state.fields_cache["exercise"] = read.parts[2].instance(values[2])
             known[entry.pk] = entry
@@ -520,7 +560,8 @@ def _program_and_entries(
             else "The patient has several programs: say which one."
         )
         raise ValidationError({"prescription": [message]})
-    return next(iter(programs.values())), known
+    program = next(iter(programs.values()))
+    return program, known, rules[program.pk]
 
 
 def _phase_id_on(prescription: Prescription, local_date: dt.date) -> int | None:
@@ -590,7 +631,7 @@ def session_record(
     """Store a session with its exercise entries; a known `client_id` returns the stored one.
 
     Returns (session, created); a created session carries its entries with their exercises.
-    Enqueues the alert check after commit when created.
+    Enqueues the alert check after commit when created with a pain spike.
     Idempotent also under concurrency: the unique (patient, client_id) key decides the race.
     """
     # `check_existing=False` when the caller has just looked the client_id up itself; the
@@ -599,7 +640,7 @@ def session_record(
         return existing, False
     if timezone.is_naive(performed_at):
         raise ValidationError({"performed_at": ["Give a time zone offset."]})
-    prescription, known = _program_and_entries(
+    prescription, known, spike_rule = _program_and_entries(
         patient, prescription_id, [entry.prescribed_exercise_id for entry in entries]
     )
     local_date = patient.local_date(performed_at)
@@ -642,7 +683,10 @@ def session_record(
             # The upload is the hottest write: inserts assembled once (clinic.inserts).
             insert_returning_pks([session])
             insert_returning_pks(logs)
-            transaction.on_commit(lambda: _after_session_recorded(session.pk))
+            if spike_rule.reasons(pain_after):
+                # Only a session the rule finds a spike in is worth a task (the task decides
+                # again, with the stored history); most sessions cost no message at all.
+                transaction.on_commit(lambda: _after_session_recorded(session.pk))
     except IntegrityError:
         # Lost a race with an identical upload: the other request's row is the session.
         if existing := session_find(patient=patient, client_id=client_id):

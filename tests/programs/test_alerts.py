@@ -85,6 +85,70 @@ def test_acknowledging_records_who_and_when_and_allows_a_new_alert(prescription,
     assert Alert.objects.filter(kind="pain_spike", acknowledged_at=None).count() == 1
 
 
+# --- the upload's own check: a task only for a session the rule finds a spike in -------------
+
+
+def upload(prescription, pain_after, pain_before=None):
+    return services.session_record(
+        patient=prescription.patient,
+        client_id=uuid.uuid4(),
+        performed_at=timezone.now(),
+        pain_before=pain_before,
+        pain_after=pain_after,
+    )
+
+
+@pytest.mark.parametrize(
+    ("first_week", "later", "override", "pain_after"),
+    [
+        ([], [], None, 6),  # no baseline yet, below the absolute limit
+        ([], [], None, 7),  # at the clinic's absolute limit
+        ([], [], 5, 5),  # at the patient's own limit
+        ([(None, 2), (None, 2), (None, 3)], [], None, 4),  # 1.7 above a 2.33 baseline
+        ([(None, 2), (None, 2), (None, 2)], [], None, 4),  # 2 above a 2.0 baseline
+        # The pain before exercise stands in when there is none after (`session_pain_value`).
+        ([(1, None), (5, 1)], [], None, 3),  # 2 above a 1.0 baseline
+        ([(2, None), (None, None)], [8, 8], None, 4),  # later weeks do not move the baseline
+        ([(None, None)], [], None, 2),  # sessions without pain: no baseline
+    ],
+)
+def test_an_upload_enqueues_the_check_exactly_when_the_task_opens_an_alert(
+    prescription, django_capture_on_commit_callbacks, first_week, later, override, pain_after
+):
+    backdate(prescription, 20)
+    patient = prescription.patient
+    if override is not None:
+        patient.pain_spike_absolute = override
+        patient.save()
+    for offset, (before, after) in enumerate(first_week):
+        session = log(prescription, 20 - offset, pain_after=after)
+        SessionLog.objects.filter(pk=session.pk).update(pain_before=before)
+    for offset, pain in enumerate(later):
+        log(prescription, 5 - offset, pain_after=pain)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        session, created = upload(prescription, pain_after)
+
+    opened = Alert.objects.filter(patient=patient, kind=Alert.Kind.PAIN_SPIKE).exists()
+    assert created
+    assert len(callbacks) == (1 if opened else 0)
+    # The task, run again on the stored history, agrees with the upload's decision.
+    Alert.objects.all().delete()
+    assert bool(alerts.alerts_evaluate_session(session_id=session.pk)) == opened
+
+
+def test_the_expected_uploads_enqueue_and_the_calm_ones_do_not(
+    prescription, django_capture_on_commit_callbacks
+):
+    # The table above must hold both outcomes, or it proves nothing: spot-check each one.
+    with django_capture_on_commit_callbacks(execute=True) as calm:
+        upload(prescription, 3)
+    with django_capture_on_commit_callbacks(execute=True) as spike:
+        upload(prescription, 8)
+    assert (len(calm), len(spike)) == (0, 1)
+    assert Alert.objects.filter(kind=Alert.Kind.PAIN_SPIKE).count() == 1
+
+
 # --- the sweep -------------------------------------------------------------------------------
 
 
