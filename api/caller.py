@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 from django.db.models import Model
 
+from clinic import prepared
 from clinic.models import Clinic, Practitioner
 from clinic.rows import Columns, split_row
 from patients.models import Patient
@@ -33,7 +34,7 @@ class CallerQuery:
     using: str
 
     def load(self, user_id: Any) -> Any:
-        with connections[self.using].cursor() as cursor:
+        with prepared.cursor(self.using) as cursor:
             cursor.execute(self.sql, [user_id])
             row = cursor.fetchone()
         if row is None:

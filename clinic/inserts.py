@@ -15,6 +15,8 @@ from functools import cache
 from django.db import connections
 from django.db.models import Field, Model
 
+from clinic import prepared
+
 
 @cache
 def _insert(model: type[Model], count: int, using: str) -> tuple[str, list[Field]]:
@@ -60,9 +62,7 @@ def insert_returning_pks(objs: Sequence[Model], *, using: str = "default") -> No
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_returning_pks")
         params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        pks = [row[0] for row in cursor.fetchall()]
+    pks = [row[0] for row in prepared.fetchall(sql, params, using)]
     for obj, pk in zip(objs, pks, strict=True):
         obj.pk = pk
         obj._state.adding = False

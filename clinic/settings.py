@@ -110,6 +110,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 USING_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# A few hot hand-written statements run prepared (clinic/prepared.py). psycopg prepares a
+# statement once it ran this many times or when asked to: a count no statement reaches leaves
+# Django's own queries unprepared (they are client-bound anyway) and lets those few ask.
+# Turn off behind a transaction-mode pooler that cannot keep prepared statements.
+STRIDE_PREPARED_STATEMENTS = env.bool("STRIDE_PREPARED_STATEMENTS", default=True)
+if USING_POSTGRES and STRIDE_PREPARED_STATEMENTS:
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 
 # CACHES
 # ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.utils import timezone
 
+from clinic import prepared
 from clinic.models import Clinic, Practitioner
 from patients.models import Patient
 
@@ -162,9 +163,7 @@ def overview_heads(patient_ids: Sequence[int]) -> dict[int, OverviewHead]:
     program_patients, program_params = _in("p.patient_id", patient_ids)
     among, params = _in("pt.id", patient_ids)
     sql = _heads_sql().replace("{program_patients}", program_patients).replace("{ids}", among)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*program_params, *params])
-        rows = cursor.fetchall()
+    rows = prepared.fetchall(sql, [*program_params, *params])
     heads = {}
     for row in rows:
         first, last, username = row[10], row[11], row[12]
@@ -262,9 +261,7 @@ def _sessions_by_day(
         GROUP BY s.patient_id, s.local_date
         ORDER BY s.patient_id, s.local_date
     """  # noqa: S608 - identifiers come from the models, values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*done_params, *params, earliest, latest])
-        rows = cursor.fetchall()
+    rows = prepared.fetchall(sql, [*done_params, *params, earliest, latest])
     done_by_day: dict[int, dict[dt.date, int]] = defaultdict(dict)
     pain_days: dict[int, list[DailyPain]] = defaultdict(list)
     # Plain date columns come back as dates from both databases (SQLite through Django's
@@ -289,9 +286,7 @@ def _schedules(programs: Iterable[ProgramColumns]) -> dict[int, Schedule]:
         WHERE {among}
         ORDER BY started_on, id
     """  # noqa: S608 - identifiers come from the models, values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = prepared.fetchall(sql, params)
     periods: dict[int, list[Sequence[Any]]] = defaultdict(list)
     for prescription_id, *period in rows:
         periods[prescription_id].append(period)

@@ -6,10 +6,11 @@ from functools import cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from clinic import prepared
 from clinic.inserts import insert_returning_pks
 from clinic.models import Clinic, Practitioner
 from clinic.rows import Columns, split_row
@@ -531,9 +532,7 @@ def _program_and_entries(
     ids = list(dict.fromkeys(entry_ids))
     read = _program_read(prescription_id is not None, len(ids))
     which = prescription_id if prescription_id is not None else Prescription.Status.COMPLETED
-    with connection.cursor() as cursor:
-        cursor.execute(read.sql, [patient.clinic_id, *ids, patient.pk, which])
-        rows = cursor.fetchall()
+    rows = prepared.fetchall(read.sql, [patient.clinic_id, *ids, patient.pk, which])
     programs: dict[int, Prescription] = {}
     known: dict[int, PrescribedExercise] = {}
     rules: dict[int, alerts.PainSpikeRule] = {}
