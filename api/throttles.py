@@ -2,8 +2,19 @@
 
 The rate is read on every request rather than once at import, so a settings override (tests,
 an environment change picked up on reload) takes effect.
+
+On the Redis cache, DRF's sliding log (the request times of the window) is kept as a sorted set
+and checked by one Lua script: one round trip per request instead of a read and a write of the
+pickled list, and a cost that does not grow with the rate. The decisions and the Retry-After
+are DRF's own (a test compares them step by step); other caches use DRF's implementation.
 """
 
+import secrets
+from typing import Any
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -28,7 +39,25 @@ class NamedRateThrottle(SimpleRateThrottle):
     def allow_request(self, request: Request, view: APIView) -> bool:
         if self.writes_only and request.method in SAFE_METHODS:
             return True
-        return super().allow_request(request, view)
+        # DRF's `cache` is Django's default-cache proxy: the backend behind it.
+        backend = caches[DEFAULT_CACHE_ALIAS] if self.cache is default_cache else self.cache
+        if self.rate is None or not isinstance(backend, RedisCache):
+            return super().allow_request(request, view)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        # Its own key: a sorted set, not the pickled list DRF kept under `self.key`.
+        key = backend.make_and_validate_key(f"{self.key}:log")
+        client = backend._cache.get_client(key, write=True)
+        allowed, count, oldest = _sliding_log(client)(
+            keys=[key],
+            args=[repr(self.now), self.duration, self.num_requests, secrets.token_hex(8)],
+            client=client,
+        )
+        # What DRF's `wait()` reads: the requests in the window, the last one the oldest.
+        self.history = [float(oldest)] * int(count)
+        return bool(allowed)
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         if request.user and request.user.is_authenticated:
@@ -72,3 +101,33 @@ class WriteThrottle(NamedRateThrottle):
 
     scope = "write"
     writes_only = True
+
+
+# Drops the times that left the window (as DRF: `<= now - duration`), then records this request
+# if the window has room. Returns {allowed, requests in the window, oldest time in it}, the
+# times as strings (a Lua number would come back as an integer).
+SLIDING_LOG = """
+local now = tonumber(ARGV[1])
+local duration = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - duration)
+local count = redis.call('ZCARD', KEYS[1])
+local allowed = 0
+if count < tonumber(ARGV[3]) then
+    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1] .. ':' .. ARGV[4])
+    redis.call('EXPIRE', KEYS[1], duration)
+    count = count + 1
+    allowed = 1
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or ARGV[1]
+return {allowed, count, oldest}
+"""
+
+_script: Any = None
+
+
+def _sliding_log(client: Any) -> Any:
+    """The script (EVALSHA; loaded again if the server lost it), whichever client runs it."""
+    global _script
+    if _script is None:
+        _script = client.register_script(SLIDING_LOG)
+    return _script
