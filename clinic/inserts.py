@@ -19,7 +19,9 @@ from clinic import prepared
 
 
 @cache
-def _insert(model: type[Model], count: int, using: str) -> tuple[str, list[Field]]:
+def _insert(
+    model: type[Model], count: int, using: str, unless: tuple[str, ...] = ()
+) -> tuple[str, list[Field]]:
     connection = connections[using]
     quote = connection.ops.quote_name
     opts = model._meta
@@ -28,9 +30,13 @@ def _insert(model: type[Model], count: int, using: str) -> tuple[str, list[Field
     values = ", ".join([placeholders] * count)
     columns = ", ".join(quote(f.column) for f in fields)
     # Identifiers come from the model's _meta; every value is a parameter.
+    conflict = ""
+    if unless:  # PostgreSQL and SQLite (3.24+) both spell it so
+        targets = ", ".join(quote(opts.get_field(name).column) for name in unless)
+        conflict = f"ON CONFLICT ({targets}) DO NOTHING "
     sql = (
         f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES {values} "  # noqa: S608
-        f"RETURNING {quote(opts.pk.column)}"
+        f"{conflict}RETURNING {quote(opts.pk.column)}"
     )
     return sql, fields
 
@@ -56,14 +62,34 @@ def insert_returning_pks(objs: Sequence[Model], *, using: str = "default") -> No
     if not _insertable(model, using):
         model._default_manager.db_manager(using).bulk_create(objs)
         return
+    _execute(objs, _insert(model, len(objs), using), using)
+
+
+def insert_unless_conflict(obj: Model, unique: tuple[str, ...], *, using: str = "default") -> bool:
+    """INSERT one new instance unless a row with the same `unique` fields exists (the fields
+    of a unique constraint): True and its primary key set if inserted, else False.
+
+    No error, so no savepoint to recover from one: a concurrent insert of the same key is
+    waited for, and then this one does nothing if that one committed.
+    """
+    model = type(obj)
+    if not _insertable(model, using):
+        raise NotImplementedError(f"{model.__name__} has database defaults or generated keys")
+    return bool(_execute([obj], _insert(model, 1, using, unique), using))
+
+
+def _execute(objs: Sequence[Model], statement: tuple[str, list[Field]], using: str) -> int:
     connection = connections[using]
-    sql, fields = _insert(model, len(objs), using)
+    sql, fields = statement
     params = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_returning_pks")
         params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
     pks = [row[0] for row in prepared.fetchall(sql, params, using)]
+    if not pks:
+        return 0
     for obj, pk in zip(objs, pks, strict=True):
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = using
+    return len(pks)

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from clinic import prepared
-from clinic.inserts import insert_returning_pks
+from clinic.inserts import insert_returning_pks, insert_unless_conflict
 from clinic.models import Clinic, Practitioner
 from clinic.rows import Columns, split_row
 from patients import instruments, red_flags
@@ -677,20 +677,19 @@ def session_record(
         )
         for entry in entries
     ]
-    try:
-        with transaction.atomic():
-            # The upload is the hottest write: inserts assembled once (clinic.inserts).
-            insert_returning_pks([session])
-            insert_returning_pks(logs)
-            if spike_rule.reasons(pain_after):
-                # Only a session the rule finds a spike in is worth a task (the task decides
-                # again, with the stored history); most sessions cost no message at all.
-                transaction.on_commit(lambda: _after_session_recorded(session.pk))
-    except IntegrityError:
-        # Lost a race with an identical upload: the other request's row is the session.
-        if existing := session_find(patient=patient, client_id=client_id):
-            return existing, False
-        raise
+    # The upload is the hottest write: inserts assembled once (clinic.inserts). An identical
+    # upload that won the race makes the session insert do nothing (no error, so no savepoint
+    # around it); any other failure rolls back the whole enclosing transaction.
+    with transaction.atomic(savepoint=False):
+        if not insert_unless_conflict(session, ("patient", "client_id")):
+            if existing := session_find(patient=patient, client_id=client_id):
+                return existing, False
+            raise IntegrityError("session client_id conflict without a stored session")
+        insert_returning_pks(logs)
+        if spike_rule.reasons(pain_after):
+            # Only a session the rule finds a spike in is worth a task (the task decides
+            # again, with the stored history); most sessions cost no message at all.
+            transaction.on_commit(lambda: _after_session_recorded(session.pk))
     _cache_entries(session, logs)
     return session, True
 

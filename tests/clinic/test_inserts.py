@@ -5,7 +5,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic.inserts import insert_returning_pks
+from clinic.inserts import insert_returning_pks, insert_unless_conflict
 from programs.models import ExerciseLog, SessionLog
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +90,38 @@ def test_a_constraint_violation_raises_django_s_integrity_error(prescription):
 def test_nothing_to_insert_runs_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         insert_returning_pks([])
+
+
+def test_insert_unless_conflict_inserts_a_new_row_as_the_plain_insert_does(prescription):
+    ours, theirs = new_session(prescription), new_session(prescription)
+    assert insert_unless_conflict(ours, ("patient", "client_id")) is True
+    insert_returning_pks([theirs])
+    assert ours.pk is not None
+    assert not ours._state.adding
+    mine_stored, reference_stored = stored(ours), stored(theirs)
+    for key in ("id", "client_id"):
+        mine_stored.pop(key), reference_stored.pop(key)
+    assert mine_stored == reference_stored
+
+
+def test_insert_unless_conflict_does_nothing_on_a_known_key_and_the_transaction_goes_on(
+    prescription,
+):
+    first = new_session(prescription)
+    insert_returning_pks([first])
+    again = new_session(prescription, client_id=first.client_id, notes="the retry")
+
+    with transaction.atomic(savepoint=False):
+        assert insert_unless_conflict(again, ("patient", "client_id")) is False
+        # No error was raised inside the transaction: it is still usable.
+        assert SessionLog.objects.filter(client_id=first.client_id).count() == 1
+    assert again.pk is None
+    assert again._state.adding
+    assert SessionLog.objects.get(client_id=first.client_id).notes == first.notes
+
+
+def test_insert_unless_conflict_still_raises_on_another_constraint(prescription):
+    session = new_session(prescription, pain_before=11)  # outside 0-10
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_unless_conflict(session, ("patient", "client_id"))
+    assert not SessionLog.objects.filter(client_id=session.client_id).exists()
