@@ -14,6 +14,7 @@ from programs.services import ExerciseEntry
 from .common_serializers import (
     AwareDateTimeField,
     CheckInOutputSerializer,
+    CopiedFieldsMixin,
     PrecautionSerializer,
     PrescribedExerciseOutputSerializer,
     RedFlagSerializer,
@@ -236,7 +237,7 @@ class PlanSerializer(serializers.Serializer):
 # --- sessions --------------------------------------------------------------------------------
 
 
-class ExerciseEntryInputSerializer(serializers.Serializer):
+class ExerciseEntryInputSerializer(CopiedFieldsMixin, serializers.Serializer):
     prescribed_exercise = serializers.IntegerField(
         min_value=1, help_text="Id of the exercise in the plan (plan → programs → exercises)."
     )
@@ -255,7 +256,7 @@ def _score_field(help_text: str) -> serializers.IntegerField:
     )
 
 
-class SessionInputSerializer(serializers.Serializer):
+class SessionInputSerializer(CopiedFieldsMixin, serializers.Serializer):
     client_id = serializers.UUIDField(
         help_text="Chosen by the app for this session; a retried upload with the same id "
         "returns the stored session (200) instead of storing it twice."
