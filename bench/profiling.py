@@ -154,6 +154,8 @@ def main() -> None:
             send()
         profile.disable()
         stats = pstats.Stats(profile)
+        if os.environ.get("BENCH_PSTATS"):  # raw statistics, for a tool of one's own
+            stats.dump_stats(os.environ["BENCH_PSTATS"])
         stats.sort_stats(options.cprofile).print_stats(options.limit)
         return
     for _ in range(2):

@@ -6,7 +6,7 @@ is logged at ERROR with the request id so it cannot pass unnoticed.
 """
 
 import logging
-import time
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -92,60 +92,67 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-COPY_ABOVE = 3  # rows; below this a plain INSERT is as cheap
 # The columns are plain scalars (text, integers, a timestamp, an address as text): psycopg
-# takes the model's attribute values as they are, so neither COPY nor the INSERT below needs
-# a field's conversion. A test checks that rows written either way read back as written.
+# takes the model's attribute values as they are, so the INSERT below needs no field's
+# conversion. A test checks that rows written read back as written.
 AUDIT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
 AUDIT_ATTNAMES = [f.attname for f in AUDIT_FIELDS]
-
-
-def _columns() -> str:
-    return ", ".join(connection.ops.quote_name(f.column) for f in AUDIT_FIELDS)
-
-
 AuditRow = dict[str, Any]  # AUDIT_ATTNAMES -> value
-
-
-def _copy_events(rows: list[AuditRow]) -> None:
-    """On PostgreSQL, many rows in one COPY.
-
-    A list page audits every patient it shows (50 rows); `bulk_create` prepares each of the
-    14 values of every row through its model field (~2 ms of the list's CPU), COPY takes them
-    as they are.
-    """
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    sql = f"COPY {table} ({_columns()}) FROM STDIN"
-    started = time.monotonic()
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in AUDIT_ATTNAMES])
-    if connection.queries_logged:  # count it like any statement (query-count tests, bench)
-        duration = time.monotonic() - started
-        connection.queries_log.append(
-            {"sql": f"{sql} -- {len(rows)} rows", "time": f"{duration:.3f}"}
-        )
 
 
 SAVEPOINT = "stride_audit"
 
 
+def _base_type(field: Any) -> str:
+    """The column's type without its length: an explicit cast to varchar(40) would cut a
+    longer value short, where the column itself refuses it."""
+    return re.sub(r"\(.*\)", "", field.cast_db_type(connection))
+
+
+def _insert_sql(rows: list[AuditRow]) -> tuple[str, list[Any]]:
+    """The INSERT of `rows` and its parameters.
+
+    One row: plain VALUES. Several (a list page audits every patient it shows): the values
+    all rows share once, and one array per column that varies, unnested into the rows in
+    order. Fifty rows of 14 values were 700 parameters to quote; this is a handful.
+    """
+    quote = connection.ops.quote_name
+    table = quote(AuditEvent._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in AUDIT_FIELDS)
+    first = rows[0]
+    # Identifiers come from the model's _meta, every value is a parameter.
+    if len(rows) == 1:
+        values = ", ".join(["%s"] * len(AUDIT_FIELDS))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608
+        return sql, [first[name] for name in AUDIT_ATTNAMES]
+    varying = [f for f in AUDIT_FIELDS if any(row[f.attname] != first[f.attname] for row in rows)]
+    select = [
+        f"u.{quote(f.column)}" if f in varying else f"%s::{_base_type(f)}" for f in AUDIT_FIELDS
+    ]
+    if varying:
+        arrays = ", ".join(f"%s::{_base_type(f)}[]" for f in varying)
+        source = f"unnest({arrays}) AS u({', '.join(quote(f.column) for f in varying)})"
+        source_params: list[Any] = [[row[f.attname] for row in rows] for f in varying]
+    else:  # identical rows
+        source, source_params = "generate_series(1, %s) AS u", [len(rows)]
+    sql = f"INSERT INTO {table} ({columns}) SELECT {', '.join(select)} FROM {source}"  # noqa: S608
+    shared = [first[f.attname] for f in AUDIT_FIELDS if f not in varying]
+    return sql, shared + source_params
+
+
 def _insert_in_one_round_trip(
     rows: list[AuditRow], *, relax: str | None, own_transaction: bool, savepoint: bool
 ) -> None:
-    """On PostgreSQL, a few rows with their transaction control in one statement string.
+    """On PostgreSQL, the rows with their transaction control in one statement string.
 
-    Every audited request writes one or two rows, and their savepoint (or transaction),
-    commit mode, INSERT and release were four to five round trips and an ORM insert: about
-    a fifth of a retried upload's time. Django's psycopg cursors bind parameters on the
+    Every audited request writes rows (one, or one per patient a list shows), and their
+    savepoint (or transaction), commit mode, INSERT and release were four to five round trips
+    and an ORM insert: about a fifth of a retried upload's time; a COPY of a list's rows took
+    as many. Django's psycopg cursors bind parameters on the
     client, which lets one `execute` carry several statements; a failure is rolled back to
     the savepoint (or the transaction is rolled back) here, then raised.
     """
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    placeholders = "(" + ", ".join(["%s"] * len(AUDIT_ATTNAMES)) + ")"
-    # Identifiers come from the model's _meta, every value is a parameter.
-    values = ", ".join([placeholders] * len(rows))
-    insert = f"INSERT INTO {table} ({_columns()}) VALUES {values}"  # noqa: S608
+    insert, params = _insert_sql(rows)
     if own_transaction:
         begin, end, undo = "BEGIN", "COMMIT", "ROLLBACK"
     elif savepoint:
@@ -154,7 +161,6 @@ def _insert_in_one_round_trip(
     else:  # inside someone else's transaction, which takes the rows as they are
         begin = end = undo = ""
     sql = "; ".join(part for part in (begin, relax, insert, end) if part)
-    params = [row[name] for row in rows for name in AUDIT_ATTNAMES]
     with connection.cursor() as cursor:
         try:
             cursor.execute(sql, params)
@@ -186,18 +192,11 @@ def _recover(cursor: Any, undo: str) -> None:
 
 
 def _insert_events(rows: list[AuditRow], *, relax: str | None, write_transaction: bool) -> None:
-    """Write the rows: on PostgreSQL in one round trip (a COPY for many), elsewhere through
-    the ORM. `relax` is the commit-mode statement for the rows' transaction, if any."""
+    """Write the rows: on PostgreSQL in one round trip, elsewhere through the ORM. `relax` is
+    the commit-mode statement for the rows' transaction, if any."""
     if connection.vendor != "postgresql":
         with transaction.atomic(savepoint=write_transaction):
             AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
-        return
-    if len(rows) >= COPY_ABOVE:
-        with transaction.atomic(savepoint=write_transaction):
-            if relax:
-                with connection.cursor() as cursor:
-                    cursor.execute(relax)
-            _copy_events(rows)
         return
     own_transaction = connection.get_autocommit() and not connection.in_atomic_block
     if not (own_transaction or write_transaction):
@@ -253,7 +252,7 @@ def audit_flush(
         "request_id": getattr(request, "request_id", ""),
     }
     # Rows as plain dicts of the model's attributes: a list page audits 50 patients, and 50
-    # model instances cost more than the COPY that writes them.
+    # model instances cost more than the statement that writes them.
     common["occurred_at"] = timezone.now()
     rows = [
         {
