@@ -311,13 +311,14 @@ def clinic_overview(
     )
     programs = {prescription.pk: prescription for prescription in prescriptions}
     rows = []
-    for patient in patients:
+    # A patient (or program) deleted between these reads is left out (shown without it).
+    for patient in (patient for patient in patients if patient.pk in heads):
         program = heads[patient.pk].program
         row_figures = figures[patient.pk]
         rows.append(
             OverviewRow(
                 patient=patient,
-                prescription=programs[program.id] if program is not None else None,
+                prescription=programs.get(program.id) if program is not None else None,
                 weeks_since_start=row_figures.weeks_since_start,
                 adherence_recent=row_figures.adherence_recent,
                 last_session_on=row_figures.last_session_on,

@@ -90,3 +90,13 @@ def test_patient_progress_gathers_every_part(prescription):
     assert progress.readiness is None  # custom program
     assert progress.pain.days == []
     assert progress.open_alerts == []
+
+
+def test_a_patient_deleted_between_the_overview_reads_is_left_out(clinic, therapist, exercises):
+    build_clinic(clinic, therapist, exercises, 3)
+    patients = list(Patient.objects.filter(clinic=clinic).order_by("last_name"))
+    gone = patients[1]
+    Patient.objects.filter(pk=gone.pk).delete()  # after the patients were read
+    rows = clinic_overview(clinic, patients=patients)
+    assert [row.patient.pk for row in rows] == [patients[0].pk, patients[2].pk]
+    assert all(row.prescription is not None for row in rows)
