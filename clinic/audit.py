@@ -5,10 +5,12 @@
 is logged at ERROR with the request id so it cannot pass unnoticed.
 """
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -103,7 +105,13 @@ AuditRow = dict[str, Any]  # AUDIT_ATTNAMES -> value
 SAVEPOINT = "stride_audit"
 
 
-def _base_type(field: Any) -> str:
+def _json_value(value: Any) -> str:
+    """Dates and times in full (ISO 8601, microseconds kept), anything else as its text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@cache
+def _base_type(field: Any, vendor: str) -> str:
     """The column's type without its length: an explicit cast to varchar(40) would cut a
     longer value short, where the column itself refuses it."""
     return re.sub(r"\(.*\)", "", field.cast_db_type(connection))
@@ -113,8 +121,9 @@ def _insert_sql(rows: list[AuditRow]) -> tuple[str, list[Any]]:
     """The INSERT of `rows` and its parameters.
 
     One row: plain VALUES. Several (a list page audits every patient it shows): the values
-    all rows share once, and one array per column that varies, unnested into the rows in
-    order. Fifty rows of 14 values were 700 parameters to quote; this is a handful.
+    all rows share once, and the columns that vary as one JSON array of records, read back
+    into rows in order (`json_to_recordset`). Fifty rows of 14 values were 700 parameters to
+    quote; this is a handful.
     """
     quote = connection.ops.quote_name
     table = quote(AuditEvent._meta.db_table)
@@ -127,12 +136,16 @@ def _insert_sql(rows: list[AuditRow]) -> tuple[str, list[Any]]:
         return sql, [first[name] for name in AUDIT_ATTNAMES]
     varying = [f for f in AUDIT_FIELDS if any(row[f.attname] != first[f.attname] for row in rows)]
     select = [
-        f"u.{quote(f.column)}" if f in varying else f"%s::{_base_type(f)}" for f in AUDIT_FIELDS
+        f"u.{quote(f.column)}" if f in varying else f"%s::{_base_type(f, connection.vendor)}"
+        for f in AUDIT_FIELDS
     ]
     if varying:
-        arrays = ", ".join(f"%s::{_base_type(f)}[]" for f in varying)
-        source = f"unnest({arrays}) AS u({', '.join(quote(f.column) for f in varying)})"
-        source_params: list[Any] = [[row[f.attname] for row in rows] for f in varying]
+        # One JSON parameter (the C encoder) rather than one array per column: psycopg quotes
+        # arrays element by element in Python.
+        record = ", ".join(f"{quote(f.column)} {_base_type(f, connection.vendor)}" for f in varying)
+        source = f"json_to_recordset(%s::json) AS u({record})"
+        records = [{f.column: row[f.attname] for f in varying} for row in rows]
+        source_params: list[Any] = [json.dumps(records, default=_json_value)]
     else:  # identical rows
         source, source_params = "generate_series(1, %s) AS u", [len(rows)]
     sql = f"INSERT INTO {table} ({columns}) SELECT {', '.join(select)} FROM {source}"  # noqa: S608

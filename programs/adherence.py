@@ -183,14 +183,20 @@ def window_from_days(
         return AdherenceWindow(start=start, end=end, sessions_planned=0.0, sessions_done=0)
     edges = sorted({start, stop, *(day for day in schedule.boundaries() if start < day < stop)})
     planned = 0.0
+    planned_stretches = []  # [first, after) with sessions planned
     for first, after in itertools.pairwise(edges):
-        planned += schedule.planned_on(first) * (after - first).days
+        per_day = schedule.planned_on(first)
+        planned += per_day * (after - first).days
+        if per_day > 0:
+            planned_stretches.append((first, after))
     # Sessions count on planned days only; walk whichever is shorter, the days or the log.
     if len(done_by_day) < days:
         logged = [(day, n) for day, n in done_by_day.items() if start <= day < stop]
     else:
         logged = [(day, done_by_day[day]) for day in _dates(start, stop) if day in done_by_day]
-    done = sum(n for day, n in logged if schedule.planned_on(day) > 0)
+    done = sum(
+        n for day, n in logged if any(first <= day < after for first, after in planned_stretches)
+    )
     return AdherenceWindow(
         start=start, end=end, sessions_planned=round(planned, 4), sessions_done=done
     )
