@@ -194,9 +194,12 @@ def window_from_days(
         logged = [(day, n) for day, n in done_by_day.items() if start <= day < stop]
     else:
         logged = [(day, done_by_day[day]) for day in _dates(start, stop) if day in done_by_day]
-    done = sum(
-        n for day, n in logged if any(first <= day < after for first, after in planned_stretches)
-    )
+    done = 0
+    for day, n in logged:
+        for first, after in planned_stretches:
+            if first <= day < after:
+                done += n
+                break
     return AdherenceWindow(
         start=start, end=end, sessions_planned=round(planned, 4), sessions_done=done
     )

@@ -108,10 +108,11 @@ def _table(model: type) -> str:
 
 
 def _in(column: str, values: Sequence[int]) -> tuple[str, list[Any]]:
-    """`column` among `values`: one array parameter on PostgreSQL (the statement's text stays
-    the same whatever the page, and the driver parses one placeholder, not 50), else IN."""
+    """`column` among the ids `values`: one array parameter on PostgreSQL (the statement's
+    text stays the same whatever the page, and the driver parses one placeholder, not 50),
+    else IN. The array goes as its text: psycopg would adapt a list element by element."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(values)]
+        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(str(int(v)) for v in values) + "}"]
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
