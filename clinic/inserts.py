@@ -9,8 +9,10 @@ model and row count. It sends no signals, as `bulk_create` sends none. A test ho
 equal to `bulk_create`'s.
 """
 
+import re
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from django.db import connections
 from django.db.models import Field, Model
@@ -93,3 +95,95 @@ def _execute(objs: Sequence[Model], statement: tuple[str, list[Field]], using: s
         obj._state.adding = False
         obj._state.db = using
     return len(pks)
+
+
+def insert_with_children(
+    parent: Model, unique: tuple[str, ...], children: Sequence[Model], *, using: str = "default"
+) -> bool:
+    """`insert_unless_conflict(parent, unique)` and, if the parent was inserted, its new
+    `children` (instances of one model with one foreign key to the parent's), in one statement
+    on PostgreSQL (a data-modifying WITH); elsewhere, or without children, two. True if
+    inserted; nothing is inserted on a conflict."""
+    connection = connections[using]
+    child_model = type(children[0]) if children else None
+    if (
+        child_model is None
+        or connection.vendor != "postgresql"
+        or not (_insertable(type(parent), using) and _insertable(child_model, using))
+    ):
+        if not insert_unless_conflict(parent, unique, using=using):
+            return False
+        insert_returning_pks(children, using=using)
+        return True
+    sql, parent_fields, link, child_fields = _insert_with_children(
+        type(parent), unique, child_model, len(children), using
+    )
+    parent._prepare_related_fields_for_save(operation_name="insert_with_children")
+    params = _prepared_values([parent], parent_fields, connection)
+    for child in children:
+        child._prepare_related_fields_for_save(
+            operation_name="insert_with_children", fields=child_fields
+        )
+    params += _prepared_values(children, child_fields, connection)
+    rows = prepared.fetchall(sql, params, using)
+    if not rows:
+        return False
+    parent_pk, child_pks = rows[0]
+    _inserted([parent], [parent_pk], using)
+    _inserted(children, child_pks, using)
+    for child in children:
+        setattr(child, link.attname, parent_pk)
+    return True
+
+
+def _prepared_values(objs: Sequence[Model], fields: Sequence[Field], connection: Any) -> list:
+    return [
+        f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields
+    ]
+
+
+def _inserted(objs: Sequence[Model], pks: Sequence[Any], using: str) -> None:
+    for obj, pk in zip(objs, pks, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = using
+
+
+@cache
+def _insert_with_children(
+    parent_model: type[Model],
+    unique: tuple[str, ...],
+    child_model: type[Model],
+    count: int,
+    using: str,
+) -> tuple[str, list[Field], Field, list[Field]]:
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    parent_sql, parent_fields = _insert(parent_model, 1, using, unique)
+    child_opts = child_model._meta
+    (link,) = [
+        f for f in child_opts.concrete_fields if f.is_relation and f.related_model is parent_model
+    ]
+    child_fields = [
+        f for f in child_opts.concrete_fields if f is not child_opts.pk and f is not link
+    ]
+    # VALUES in a subquery type their parameters as text unless told: each is cast to its
+    # column's type without a length (a cast to varchar(n) would cut a longer value short
+    # where the column refuses it). The last value orders the rows, and so their keys.
+    casts = [re.sub(r"\(.*\)", "", f.cast_db_type(connection)) for f in child_fields]
+    row = ", ".join(f"%s::{cast}" for cast in casts)
+    values = ", ".join(f"({row}, {index})" for index in range(count))
+    names = [f"c{index}" for index in range(len(child_fields))]
+    parent_pk = quote(parent_model._meta.pk.column)
+    child_pk = quote(child_opts.pk.column)
+    columns = ", ".join(quote(f.column) for f in [link, *child_fields])
+    # Identifiers come from the models' _meta; every value is a parameter.
+    sql = (
+        f"WITH p AS ({parent_sql}), "  # noqa: S608
+        f"c AS (INSERT INTO {quote(child_opts.db_table)} ({columns}) "
+        f"SELECT p.{parent_pk}, {', '.join(f'v.{name}' for name in names)} "
+        f"FROM p CROSS JOIN (VALUES {values}) AS v({', '.join(names)}, n) "
+        f"ORDER BY v.n RETURNING {child_pk}) "
+        f"SELECT p.{parent_pk}, ARRAY(SELECT {child_pk} FROM c ORDER BY {child_pk}) FROM p"
+    )
+    return sql, parent_fields, link, child_fields

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from clinic import prepared
-from clinic.inserts import insert_returning_pks, insert_unless_conflict
+from clinic.inserts import insert_with_children
 from clinic.models import Clinic, Practitioner
 from clinic.rows import Columns, split_row
 from patients import instruments, red_flags
@@ -677,15 +677,15 @@ def session_record(
         )
         for entry in entries
     ]
-    # The upload is the hottest write: inserts assembled once (clinic.inserts). An identical
-    # upload that won the race makes the session insert do nothing (no error, so no savepoint
-    # around it); any other failure rolls back the whole enclosing transaction.
+    # The upload is the hottest write: the session and its entries in one statement assembled
+    # once (clinic.inserts). An identical upload that won the race makes it insert nothing (no
+    # error, so no savepoint around it); any other failure rolls back the whole enclosing
+    # transaction.
     with transaction.atomic(savepoint=False):
-        if not insert_unless_conflict(session, ("patient", "client_id")):
+        if not insert_with_children(session, ("patient", "client_id"), logs):
             if existing := session_find(patient=patient, client_id=client_id):
                 return existing, False
             raise IntegrityError("session client_id conflict without a stored session")
-        insert_returning_pks(logs)
         if spike_rule.reasons(pain_after):
             # Only a session the rule finds a spike in is worth a task (the task decides
             # again, with the stored history); most sessions cost no message at all.

@@ -2,10 +2,10 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from clinic.inserts import insert_returning_pks, insert_unless_conflict
+from clinic.inserts import insert_returning_pks, insert_unless_conflict, insert_with_children
 from programs.models import ExerciseLog, SessionLog
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +125,58 @@ def test_insert_unless_conflict_still_raises_on_another_constraint(prescription)
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_unless_conflict(session, ("patient", "client_id"))
     assert not SessionLog.objects.filter(client_id=session.client_id).exists()
+
+
+def test_a_parent_with_its_children_is_stored_as_the_plain_inserts_store_them(prescription):
+    ours, theirs = new_session(prescription), new_session(prescription)
+    our_entries, their_entries = new_entries(ours, prescription), new_entries(theirs, prescription)
+    assert insert_with_children(ours, ("patient", "client_id"), our_entries) is True
+    insert_returning_pks([theirs])
+    insert_returning_pks(their_entries)
+
+    mine_stored, reference_stored = stored(ours), stored(theirs)
+    for key in ("id", "client_id"):
+        mine_stored.pop(key), reference_stored.pop(key)
+    assert mine_stored == reference_stored
+    assert len(our_entries) == 3
+    # Keys in the order given, each child linked to the parent in memory and in the table.
+    assert [e.pk for e in our_entries] == sorted(e.pk for e in our_entries)
+    for mine, reference in zip(our_entries, their_entries, strict=True):
+        assert mine.session_id == ours.pk
+        assert not mine._state.adding
+        mine_row, reference_row = stored(mine), stored(reference)
+        assert mine_row.pop("session_id") == ours.pk
+        reference_row.pop("session_id")
+        mine_row.pop("id"), reference_row.pop("id")
+        assert mine_row == reference_row
+
+
+def test_a_known_parent_key_inserts_neither_parent_nor_children(prescription):
+    first = new_session(prescription)
+    insert_with_children(first, ("patient", "client_id"), new_entries(first, prescription))
+    again = new_session(prescription, client_id=first.client_id)
+    entries = new_entries(again, prescription)
+
+    with transaction.atomic(savepoint=False):
+        assert insert_with_children(again, ("patient", "client_id"), entries) is False
+        assert SessionLog.objects.filter(client_id=first.client_id).count() == 1
+    assert again.pk is None
+    assert all(entry.pk is None for entry in entries)
+    assert ExerciseLog.objects.count() == 3
+
+
+def test_without_children_it_inserts_the_parent_alone(prescription):
+    session = new_session(prescription)
+    assert insert_with_children(session, ("patient", "client_id"), []) is True
+    assert SessionLog.objects.filter(pk=session.pk).exists()
+
+
+@pytest.mark.postgres  # SQLite does not enforce a varchar's length
+def test_a_child_value_too_long_for_its_column_is_refused_not_cut_short(prescription):
+    session = new_session(prescription)
+    entries = new_entries(session, prescription)
+    entries[1].skipped_reason = "x" * 1000
+    with pytest.raises(DatabaseError), transaction.atomic():
+        insert_with_children(session, ("patient", "client_id"), entries)
+    assert not SessionLog.objects.filter(client_id=session.client_id).exists()
+    assert not ExerciseLog.objects.exists()
