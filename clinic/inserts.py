@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from django.db import connections
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Field, Model
 
 from clinic import prepared
@@ -76,7 +76,16 @@ def insert_unless_conflict(obj: Model, unique: tuple[str, ...], *, using: str = 
     """
     model = type(obj)
     if not _insertable(model, using):
-        raise NotImplementedError(f"{model.__name__} has database defaults or generated keys")
+        # The ORM's way: an insert in a savepoint, and a conflict told by the stored row.
+        try:
+            with transaction.atomic(using=using):
+                model._default_manager.db_manager(using).bulk_create([obj])
+        except IntegrityError:
+            same = {f.attname: getattr(obj, f.attname) for f in map(model._meta.get_field, unique)}
+            if model._default_manager.db_manager(using).filter(**same).exists():
+                return False
+            raise
+        return True
     return bool(_execute([obj], _insert(model, 1, using, unique), using))
 
 

@@ -5,13 +5,15 @@ PostgreSQL as new text, parsed and planned again. For the statements every reque
 caller) and the patient list's joins, planning costs as much as running them (~0.9 ms of a
 2 ms read). `execute` below sends them through a server-binding cursor with `prepare=True`:
 psycopg prepares each once per connection (connections persist, `CONN_MAX_AGE`) and then only
-executes it. Everything else keeps Django's client-side binding, on which the audit's
-multi-statement round trip relies.
+executes it (a rollback makes psycopg forget a connection's prepared statements; they are
+prepared again on their next use). Everything else keeps Django's client-side binding, on
+which the audit's multi-statement round trip relies.
 
 Requires `OPTIONS["prepare_threshold"]` to be a number: the settings give one no statement
 reaches, so that only these are prepared, unless `STRIDE_PREPARED_STATEMENTS` is false (then
 Django's default, None, turns preparing off). Turn it off behind a transaction-mode connection
-pooler (PgBouncer before 1.21): prepared statements live in a server connection it may swap.
+pooler that does not track prepared statements (PgBouncer before 1.21, or 1.21+ with
+`max_prepared_statements = 0`, its default): they live in a server connection it may swap.
 
 The statement goes through Django's cursor wrapper: query logging, `execute_wrapper`s and
 error translation apply as to any query. Elsewhere (SQLite) it is a plain Django cursor.
@@ -22,6 +24,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.utils.asyncio import async_unsafe
 
 
 def _prepared_cursor_class() -> type:
@@ -44,6 +47,7 @@ def _enabled(connection: Any) -> bool:
     )
 
 
+@async_unsafe
 def cursor(using: str = "default") -> CursorWrapper:
     """A cursor whose `execute` prepares its statement (a plain cursor where it cannot)."""
     global _cursor_class

@@ -311,16 +311,17 @@ def clinic_overview(
     )
     programs = {prescription.pk: prescription for prescription in prescriptions}
     rows = []
-    # A patient (or program) deleted between these reads is left out (shown without it).
+    # A patient deleted between these reads is left out; a program, shown as none.
     for patient in (patient for patient in patients if patient.pk in heads):
         program = heads[patient.pk].program
         row_figures = figures[patient.pk]
+        prescription = programs.get(program.id) if program is not None else None
         rows.append(
             OverviewRow(
                 patient=patient,
-                prescription=programs.get(program.id) if program is not None else None,
-                weeks_since_start=row_figures.weeks_since_start,
-                adherence_recent=row_figures.adherence_recent,
+                prescription=prescription,
+                weeks_since_start=row_figures.weeks_since_start if prescription else None,
+                adherence_recent=row_figures.adherence_recent if prescription else None,
                 last_session_on=row_figures.last_session_on,
                 latest_pain=row_figures.latest_pain,
                 pain_direction=row_figures.pain_direction,

@@ -630,7 +630,8 @@ def session_record(
     """Store a session with its exercise entries; a known `client_id` returns the stored one.
 
     Returns (session, created); a created session carries its entries with their exercises.
-    Enqueues the alert check after commit when created with a pain spike.
+    Enqueues the alert check after commit when created and it may open an alert
+    (`_needs_alert_check`).
     Idempotent also under concurrency: the unique (patient, client_id) key decides the race.
     """
     # `check_existing=False` when the caller has just looked the client_id up itself; the
@@ -686,12 +687,32 @@ def session_record(
             if existing := session_find(patient=patient, client_id=client_id):
                 return existing, False
             raise IntegrityError("session client_id conflict without a stored session")
-        if spike_rule.reasons(pain_after):
-            # Only a session the rule finds a spike in is worth a task (the task decides
-            # again, with the stored history); most sessions cost no message at all.
+        if _needs_alert_check(session, prescription, spike_rule):
             transaction.on_commit(lambda: _after_session_recorded(session.pk))
     _cache_entries(session, logs)
     return session, True
+
+
+def _needs_alert_check(
+    session: SessionLog, prescription: Prescription, rule: alerts.PainSpikeRule
+) -> bool:
+    """Whether the alert task must look at this session after commit.
+
+    The task compares the session with the program's first-week baseline as stored when it
+    runs. The rule read with the program decides the same in the request as long as that
+    baseline cannot change before the task runs, so a task is sent only for a spike — except
+    while it can change: for a session in the program's first week (the baseline is still
+    forming, and the session is part of it for the others), and for offline sync batches
+    (items may come in any order, and the task ran after the whole batch committed). Most
+    sessions cost no message at all (~0.9 ms each).
+    """
+    if session.pain_after is None:
+        return False  # the rule compares the pain after exercise: nothing to compare
+    if session.source == SessionLog.Source.SYNC:
+        return True
+    if session.local_date < prescription.start_date + dt.timedelta(days=BASELINE_DAYS):
+        return True
+    return bool(rule.reasons(session.pain_after))
 
 
 def _cache_entries(session: SessionLog, logs: list[ExerciseLog]) -> None:

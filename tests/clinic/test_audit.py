@@ -139,7 +139,7 @@ def test_a_refused_audit_insert_inside_a_caller_s_transaction_rolls_that_transac
 
 def test_audit_rows_read_back_as_written(therapist):
     # The PostgreSQL paths hand psycopg the attribute values as they are (no field
-    # conversion): one row goes through VALUES, five through arrays unnested into rows.
+    # conversion): one row goes through VALUES, five through one JSON recordset.
     for count in (1, 5):
         run_request(
             therapist.user,

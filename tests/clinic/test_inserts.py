@@ -180,3 +180,21 @@ def test_a_child_value_too_long_for_its_column_is_refused_not_cut_short(prescrip
         insert_with_children(session, ("patient", "client_id"), entries)
     assert not SessionLog.objects.filter(client_id=session.client_id).exists()
     assert not ExerciseLog.objects.exists()
+
+
+def test_a_model_the_statement_cannot_serve_takes_the_orm_s_way(prescription, monkeypatch):
+    # A database default or generated key on the model (or a backend without multi-row
+    # RETURNING): an insert in a savepoint, a conflict told by the stored row.
+    monkeypatch.setattr("clinic.inserts._insertable", lambda model, using: False)
+    first = new_session(prescription)
+    assert insert_unless_conflict(first, ("patient", "client_id")) is True
+    assert first.pk is not None
+    again = new_session(prescription, client_id=first.client_id)
+    assert insert_unless_conflict(again, ("patient", "client_id")) is False
+    assert SessionLog.objects.filter(client_id=first.client_id).count() == 1
+    entries = new_entries(new_session(prescription), prescription)
+    parent = entries[0].session
+    assert insert_with_children(parent, ("patient", "client_id"), entries) is True
+    assert ExerciseLog.objects.filter(session=parent).count() == 3
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_unless_conflict(new_session(prescription, pain_before=11), ("patient", "client_id"))

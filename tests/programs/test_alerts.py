@@ -3,6 +3,7 @@ import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from programs import alerts, services
@@ -88,13 +89,14 @@ def test_acknowledging_records_who_and_when_and_allows_a_new_alert(prescription,
 # --- the upload's own check: a task only for a session the rule finds a spike in -------------
 
 
-def upload(prescription, pain_after, pain_before=None):
+def upload(prescription, pain_after, pain_before=None, days_ago=0, source=SessionLog.Source.APP):
     return services.session_record(
         patient=prescription.patient,
         client_id=uuid.uuid4(),
-        performed_at=timezone.now(),
+        performed_at=timezone.now() - dt.timedelta(days=days_ago),
         pain_before=pain_before,
         pain_after=pain_after,
+        source=source,
     )
 
 
@@ -141,6 +143,7 @@ def test_the_expected_uploads_enqueue_and_the_calm_ones_do_not(
     prescription, django_capture_on_commit_callbacks
 ):
     # The table above must hold both outcomes, or it proves nothing: spot-check each one.
+    backdate(prescription, 20)
     with django_capture_on_commit_callbacks(execute=True) as calm:
         upload(prescription, 3)
     with django_capture_on_commit_callbacks(execute=True) as spike:
@@ -221,3 +224,47 @@ def test_the_sweep_query_count_does_not_grow_with_programs(
             log(program, days_ago)
     with django_assert_max_num_queries(6):
         assert alerts.alerts_sweep().opened == {}
+
+
+def test_first_week_sessions_are_always_checked_after_commit(
+    prescription, django_capture_on_commit_callbacks
+):
+    # The baseline is still forming: the task, run after commit, decides.
+    backdate(prescription, 3)
+    with django_capture_on_commit_callbacks(execute=True) as first_week:
+        upload(prescription, 1)
+    backdate(prescription, 20)
+    with django_capture_on_commit_callbacks(execute=True) as later:
+        upload(prescription, 1)
+    with django_capture_on_commit_callbacks(execute=True) as no_pain:
+        upload(prescription, None, pain_before=9)
+    assert (len(first_week), len(later), len(no_pain)) == (1, 0, 0)
+
+
+def test_an_offline_batch_is_judged_on_the_whole_batch(
+    prescription, django_capture_on_commit_callbacks
+):
+    # In the order the app sends them: the first day's pain is a spike only against the
+    # baseline the later days make. Every item is checked once the batch has committed.
+    backdate(prescription, 2)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        spike, _ = upload(prescription, 5, days_ago=2, source=SessionLog.Source.SYNC)
+        upload(prescription, 1, days_ago=1, source=SessionLog.Source.SYNC)
+        upload(prescription, 1, days_ago=0, source=SessionLog.Source.SYNC)
+    assert len(callbacks) == 3
+    alert = Alert.objects.get(kind=Alert.Kind.PAIN_SPIKE)
+    assert alert.details["session_id"] == spike.pk
+    assert alert.details["baseline"] == 1.0
+
+
+def test_an_offline_batch_with_late_first_week_sessions_is_judged_on_all_of_them(
+    prescription, django_capture_on_commit_callbacks
+):
+    # Past the first week, but the batch also brings first-week sessions after it.
+    backdate(prescription, 20)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        later, _ = upload(prescription, 4, days_ago=10, source=SessionLog.Source.SYNC)
+        upload(prescription, 1, days_ago=19, source=SessionLog.Source.SYNC)
+        upload(prescription, 1, days_ago=18, source=SessionLog.Source.SYNC)
+    alert = Alert.objects.get(kind=Alert.Kind.PAIN_SPIKE)
+    assert alert.details["session_id"] == later.pk

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patients.models import Patient
+from programs import selectors
 from programs.alerts import alert_open
 from programs.models import SessionLog
 from programs.selectors import clinic_open_alerts, clinic_overview, patient_progress
@@ -100,3 +101,26 @@ def test_a_patient_deleted_between_the_overview_reads_is_left_out(clinic, therap
     rows = clinic_overview(clinic, patients=patients)
     assert [row.patient.pk for row in rows] == [patients[0].pk, patients[2].pk]
     assert all(row.prescription is not None for row in rows)
+
+
+def test_a_program_deleted_between_the_overview_reads_is_shown_as_none(
+    clinic, therapist, exercises, monkeypatch
+):
+    build_clinic(clinic, therapist, exercises, 2)
+    patients = list(Patient.objects.filter(clinic=clinic).order_by("last_name"))
+    read_heads = selectors.overview_heads
+
+    def heads_then_delete(ids):
+        heads = read_heads(ids)
+        patients[0].prescriptions.all().delete()  # after the heads were read
+        return heads
+
+    monkeypatch.setattr(selectors, "overview_heads", heads_then_delete)
+    first, second = clinic_overview(clinic, patients=patients)
+    assert (first.prescription, first.adherence_recent, first.weeks_since_start) == (
+        None,
+        None,
+        None,
+    )
+    assert second.prescription is not None
+    assert second.adherence_recent is not None
