@@ -50,6 +50,7 @@ WORKERS = 2
 RSS_TARGET_MB = 150
 OVERVIEW_QUERY_TARGET = 15
 AUDIT_INSERT = 'INSERT INTO "clinic_auditevent"'
+WRITE_STATEMENT = re.compile(r"\b(INSERT\s+INTO|UPDATE\s|DELETE\s+FROM|COPY\s)", re.IGNORECASE)
 CPU_SAMPLES = 21  # in-process requests timed per endpoint (the median is reported)
 REMINDER_PATIENTS = 100_000
 REMINDER_DELIVERIES = 2_000
@@ -584,10 +585,9 @@ class Bench:
                 "transaction_control": len(every) - len(sql),
                 "touches_django_session": any("django_session" in s for s in sql),
                 "touches_axes": any('"axes_' in s for s in sql),
-                "writes": sum(
-                    s.lstrip().upper().startswith(("INSERT", "UPDATE", "COPY")) or AUDIT_INSERT in s
-                    for s in sql
-                ),
+                # Statements that write (a data-modifying WITH or a statement string with its
+                # transaction control counts once).
+                "writes": sum(bool(WRITE_STATEMENT.search(s)) for s in sql),
                 "sql": sql,
             }
 
