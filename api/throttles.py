@@ -55,9 +55,11 @@ class NamedRateThrottle(SimpleRateThrottle):
             args=[repr(self.now), self.duration, self.num_requests, secrets.token_hex(8)],
             client=client,
         )
+        if allowed:
+            return True
         # What DRF's `wait()` reads: the requests in the window, the last one the oldest.
         self.history = [float(oldest)] * int(count)
-        return bool(allowed)
+        return False
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         if request.user and request.user.is_authenticated:

@@ -90,19 +90,13 @@ def insert_unless_conflict(obj: Model, unique: tuple[str, ...], *, using: str = 
 
 
 def _execute(objs: Sequence[Model], statement: tuple[str, list[Field]], using: str) -> int:
-    connection = connections[using]
     sql, fields = statement
-    params = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_returning_pks")
-        params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+    params = _prepared_values(objs, fields, connections[using])
     pks = [row[0] for row in prepared.fetchall(sql, params, using)]
-    if not pks:
-        return 0
-    for obj, pk in zip(objs, pks, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = using
+    if pks:
+        _inserted(objs, pks, using)
     return len(pks)
 
 
