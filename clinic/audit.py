@@ -161,9 +161,9 @@ def _insert_in_one_round_trip(
     Every audited request writes rows (one, or one per patient a list shows), and their
     savepoint (or transaction), commit mode, INSERT and release were four to five round trips
     and an ORM insert: about a fifth of a retried upload's time; a COPY of a list's rows took
-    as many. Django's psycopg cursors bind parameters on the
-    client, which lets one `execute` carry several statements; a failure is rolled back to
-    the savepoint (or the transaction is rolled back) here, then raised.
+    as many. Django's psycopg cursors bind parameters on the client, which lets one `execute`
+    carry several statements; a failure is rolled back to the savepoint (or the transaction is
+    rolled back) here, then raised.
     """
     insert, params = _insert_sql(rows)
     if own_transaction:
