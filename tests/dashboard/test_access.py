@@ -180,3 +180,53 @@ def test_a_user_loaded_without_the_practitioner_still_resolves_it(rf, therapist,
     assert practitioner.clinic == therapist.clinic
     request.user = get_user_model().objects.get(username="pat-app")  # a patient's login
     assert practitioner_for(request) is None
+
+
+# --- clinic_patient: the patient read, as select_related reads it -----------------------------
+
+
+def staff_request(therapist):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = therapist.user
+    request.practitioner = therapist
+    request.clinic = therapist.clinic
+    return request
+
+
+def model_values(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_the_patient_loads_as_select_related_does(therapist, patient, django_assert_num_queries):
+    from clinic.dashboard.access import clinic_patient
+    from patients.models import Patient
+
+    patient.date_of_birth = None
+    patient.precaution_tags = ["posterior-hip", "no-flexion-past-90"]
+    patient.save()
+    reference = Patient.objects.select_related("therapist__user").get(pk=patient.pk)
+    with django_assert_num_queries(1):
+        loaded = clinic_patient(staff_request(therapist), patient.pk)
+        therapist_user = loaded.therapist.user
+    assert model_values(loaded) == model_values(reference)
+    assert model_values(loaded.therapist) == model_values(reference.therapist)
+    assert model_values(therapist_user) == model_values(reference.therapist.user)
+    assert loaded.clinic == therapist.clinic
+    assert not loaded._state.adding
+
+
+@pytest.mark.parametrize("which", ["other-clinic", "unknown", "too-large"])
+def test_a_patient_outside_the_clinic_or_unknown_is_404(therapist, other_clinic_patient, which):
+    from django.http import Http404
+
+    from clinic.dashboard.access import clinic_patient
+
+    patient_id = {
+        "other-clinic": other_clinic_patient[0].pk,
+        "unknown": 10**9,
+        "too-large": 10**30,
+    }[which]
+    with pytest.raises(Http404):
+        clinic_patient(staff_request(therapist), patient_id)
