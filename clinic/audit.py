@@ -7,10 +7,8 @@ is logged at ERROR with the request id so it cannot pass unnoticed.
 
 import json
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +19,7 @@ from django.utils import timezone
 from psycopg.pq import TransactionStatus
 
 from .models import AuditEvent
+from .rows import cast_type
 
 logger = logging.getLogger("stride.audit")
 EVENTS_ATTR = "_stride_audit_events"
@@ -110,13 +109,6 @@ def _json_value(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-@cache
-def _base_type(field: Any, vendor: str) -> str:
-    """The column's type without its length: an explicit cast to varchar(40) would cut a
-    longer value short, where the column itself refuses it."""
-    return re.sub(r"\(.*\)", "", field.cast_db_type(connection))
-
-
 def _insert_sql(rows: list[AuditRow]) -> tuple[str, list[Any]]:
     """The INSERT of `rows` and its parameters.
 
@@ -136,13 +128,13 @@ def _insert_sql(rows: list[AuditRow]) -> tuple[str, list[Any]]:
         return sql, [first[name] for name in AUDIT_ATTNAMES]
     varying = [f for f in AUDIT_FIELDS if any(row[f.attname] != first[f.attname] for row in rows)]
     select = [
-        f"u.{quote(f.column)}" if f in varying else f"%s::{_base_type(f, connection.vendor)}"
+        f"u.{quote(f.column)}" if f in varying else f"%s::{cast_type(f, connection.vendor)}"
         for f in AUDIT_FIELDS
     ]
     if varying:
         # One JSON parameter (the C encoder) rather than one array per column: psycopg quotes
         # arrays element by element in Python.
-        record = ", ".join(f"{quote(f.column)} {_base_type(f, connection.vendor)}" for f in varying)
+        record = ", ".join(f"{quote(f.column)} {cast_type(f, connection.vendor)}" for f in varying)
         source = f"json_to_recordset(%s::json) AS u({record})"
         records = [{f.column: row[f.attname] for f in varying} for row in rows]
         source_params: list[Any] = [json.dumps(records, default=_json_value)]

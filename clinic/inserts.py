@@ -9,7 +9,6 @@ model and row count. It sends no signals, as `bulk_create` sends none. A test ho
 equal to `bulk_create`'s.
 """
 
-import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -18,6 +17,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import Field, Model
 
 from clinic import prepared
+from clinic.rows import cast_type
 
 
 @cache
@@ -171,9 +171,8 @@ def _insert_with_children(
         f for f in child_opts.concrete_fields if f is not child_opts.pk and f is not link
     ]
     # VALUES in a subquery type their parameters as text unless told: each is cast to its
-    # column's type without a length (a cast to varchar(n) would cut a longer value short
-    # where the column refuses it). The last value orders the rows, and so their keys.
-    casts = [re.sub(r"\(.*\)", "", f.cast_db_type(connection)) for f in child_fields]
+    # column's type (`cast_type`). The last value orders the rows, and so their keys.
+    casts = [cast_type(f, connection.vendor, using) for f in child_fields]
     row = ", ".join(f"%s::{cast}" for cast in casts)
     values = ", ".join(f"({row}, {index})" for index in range(count))
     names = [f"c{index}" for index in range(len(child_fields))]

@@ -7,8 +7,10 @@ backend's, then the field's: dates on SQLite, JSON, decimals), then `Model.from_
 only some of a model's fields gives an instance with the others deferred, as `.only()` does.
 """
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db import connections
@@ -84,3 +86,16 @@ def split_row(row: Sequence[Any], parts: Sequence[Columns]) -> list[Sequence[Any
         values.append(row[start : start + len(part)])
         start += len(part)
     return values
+
+
+def column(model: type[Model], name: str, using: str = "default") -> str:
+    """The quoted column of a model's field, for a hand-written statement."""
+    return connections[using].ops.quote_name(model._meta.get_field(name).column)
+
+
+@cache
+def cast_type(field: Any, vendor: str, using: str = "default") -> str:
+    """The type to cast a parameter to for a field's column, without its length: an explicit
+    cast to varchar(40) would cut a longer value short, where the column itself refuses it.
+    (`vendor` keys the cache: the type depends on the database.)"""
+    return re.sub(r"\(.*\)", "", field.cast_db_type(connections[using]))

@@ -2,7 +2,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,7 +13,7 @@ from django.utils import timezone
 from clinic import prepared
 from clinic.inserts import insert_with_children
 from clinic.models import Clinic, Practitioner
-from clinic.rows import Columns, split_row
+from clinic.rows import Columns, column, split_row
 from patients import instruments, red_flags
 from patients.models import CheckIn, MeasureResponse, Patient
 
@@ -458,25 +458,23 @@ def _spike_rule_sql(using: str) -> tuple[str, str]:
     need (of the clinic, a parameter): the first-week baseline so far (as
     `pain.pain_baseline`), the clinic's absolute limit and its margin over the baseline."""
     quote = connections[using].ops.quote_name
+    col = partial(column, using=using)
 
-    def column(model: type[Any], name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
-    start = f"rx.{column(Prescription, 'start_date')}"
+    start = f"rx.{col(Prescription, 'start_date')}"
     first_week_end = (
         f"{start} + {BASELINE_DAYS}"
         if connections[using].vendor == "postgresql"
         else f"date({start}, '+{BASELINE_DAYS} days')"
     )
-    pain_after, pain_before = column(SessionLog, "pain_after"), column(SessionLog, "pain_before")
+    pain_after, pain_before = col(SessionLog, "pain_after"), col(SessionLog, "pain_before")
     select = (
         f"(SELECT AVG(COALESCE(s.{pain_after}, s.{pain_before})) "  # noqa: S608 - from _meta
         f"FROM {quote(SessionLog._meta.db_table)} s "
-        f"WHERE s.{column(SessionLog, 'prescription')} = rx.{column(Prescription, 'id')} "
-        f"AND s.{column(SessionLog, 'local_date')} < {first_week_end}), "
-        f"c.{column(Clinic, 'pain_spike_absolute')}, c.{column(Clinic, 'pain_spike_over_baseline')}"
+        f"WHERE s.{col(SessionLog, 'prescription')} = rx.{col(Prescription, 'id')} "
+        f"AND s.{col(SessionLog, 'local_date')} < {first_week_end}), "
+        f"c.{col(Clinic, 'pain_spike_absolute')}, c.{col(Clinic, 'pain_spike_over_baseline')}"
     )
-    join = f"JOIN {quote(Clinic._meta.db_table)} c ON c.{column(Clinic, 'id')} = %s"
+    join = f"JOIN {quote(Clinic._meta.db_table)} c ON c.{col(Clinic, 'id')} = %s"
     return select, join
 
 
@@ -490,9 +488,7 @@ def _program_read(by_id: bool, entry_count: int, using: str = "default") -> _Pro
     shape (program named or not, number of entries) from the models' _meta.
     """
     quote = connections[using].ops.quote_name
-
-    def column(model: type[Any], name: str) -> str:
-        return quote(model._meta.get_field(name).column)
+    col = partial(column, using=using)
 
     program = Columns.of(Prescription, "rx", LOGGING_PROGRAM_FIELDS, using)
     parts = [program]
@@ -504,10 +500,10 @@ def _program_read(by_id: bool, entry_count: int, using: str = "default") -> _Pro
         ids = ", ".join(["%s"] * entry_count)
         joins = (
             f"LEFT JOIN {quote(PrescribedExercise._meta.db_table)} pe "
-            f"ON pe.{column(PrescribedExercise, 'prescription')} = rx.{column(Prescription, 'id')} "
-            f"AND pe.{column(PrescribedExercise, 'id')} IN ({ids}) "
+            f"ON pe.{col(PrescribedExercise, 'prescription')} = rx.{col(Prescription, 'id')} "
+            f"AND pe.{col(PrescribedExercise, 'id')} IN ({ids}) "
             f"LEFT JOIN {quote(Exercise._meta.db_table)} ex "
-            f"ON ex.{column(Exercise, 'id')} = pe.{column(PrescribedExercise, 'exercise')}"
+            f"ON ex.{col(Exercise, 'id')} = pe.{col(PrescribedExercise, 'exercise')}"
         )
     which = "=" if by_id else "<>"
     which_column = "id" if by_id else "status"
@@ -517,8 +513,8 @@ def _program_read(by_id: bool, entry_count: int, using: str = "default") -> _Pro
         f"SELECT {', '.join(part.select_list(using) for part in parts)}, "  # noqa: S608
         f"{spike_select} "
         f"FROM {quote(Prescription._meta.db_table)} rx {spike_join} {joins} "
-        f"WHERE rx.{column(Prescription, 'patient')} = %s "
-        f"AND rx.{column(Prescription, which_column)} {which} %s"
+        f"WHERE rx.{col(Prescription, 'patient')} = %s "
+        f"AND rx.{col(Prescription, which_column)} {which} %s"
     )
     return _ProgramRead(sql=sql, parts=tuple(parts))
 

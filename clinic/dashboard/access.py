@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from clinic import prepared
 from clinic.models import Clinic, Practitioner
-from clinic.rows import Columns, split_row
+from clinic.rows import Columns, column, split_row
 from patients.models import Patient
 
 View = Callable[..., HttpResponse]
@@ -101,9 +101,6 @@ def _patient_read() -> _PatientRead:
         Columns.of(Practitioner, "t"),
         Columns.of(user_model, "u"),
     )
-
-    def column(model: type[Any], name: str) -> str:
-        return quote(model._meta.get_field(name).column)
 
     # Identifiers come from the models' _meta; the values are parameters.
     sql = (
