@@ -21,6 +21,7 @@ from django.db.models import Model
 from clinic import prepared
 from clinic.models import Clinic, Practitioner
 from clinic.rows import Columns, split_row
+from clinic.txn import ahead_of_transaction
 from patients.models import Patient
 
 
@@ -34,7 +35,9 @@ class CallerQuery:
     using: str
 
     def load(self, user_id: Any) -> Any:
-        with prepared.cursor(self.using) as cursor:
+        # Authentication comes before anything a write request does: ahead of its transaction
+        # (`clinic.txn`), so that a request writing nothing else sends no BEGIN or COMMIT.
+        with ahead_of_transaction(self.using), prepared.cursor(self.using) as cursor:
             cursor.execute(self.sql, [user_id])
             row = cursor.fetchone()
         if row is None:

@@ -87,6 +87,8 @@ class WrkResult:
     p99_us: int
     max_us: int
     errors: dict[str, int] = field(default_factory=dict)
+    # CPU ms per request under load, by process group (`cpu_split`), when it was measured.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -107,6 +109,46 @@ def parse_wrk(output: str) -> WrkResult:
             }
             return WrkResult(errors=errors, **data)
     raise ValueError(f"no BENCH_JSON line in wrk output:\n{output}")
+
+
+# Process groups of the CPU split: the command names /proc gives (`comm`, at most 15 bytes).
+CPU_GROUPS = {"postgres": "postgres", "redis-server": "redis", "wrk": "wrk"}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_ticks(gunicorn_pids: set[int]) -> dict[str, int]:
+    """CPU ticks (user + system) used so far by each process group: the gunicorn workers,
+    PostgreSQL's processes, Redis, wrk; everything else as `other`."""
+    totals: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        # pid (comm) state ...: comm may hold spaces and parentheses, so split at the last ')'.
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        group = "gunicorn" if int(entry.name) in gunicorn_pids else CPU_GROUPS.get(comm, "other")
+        totals[group] = totals.get(group, 0) + ticks
+    return totals
+
+
+def cpu_split(before: dict[str, int], after: dict[str, int], requests: int) -> dict[str, float]:
+    """CPU ms per request of each process group between two `process_cpu_ticks` readings.
+
+    A process that started or ended between them is counted only for what it used while it was
+    there (the bench's own processes live through a run: persistent connections, one wrk)."""
+    if not requests:
+        return {}
+    return {
+        group: round(
+            (after.get(group, 0) - before.get(group, 0)) * 1000 / CLOCK_TICKS / requests, 3
+        )
+        for group in sorted(set(before) | set(after))
+    }
 
 
 def parse_labelled_json(output: str) -> dict[str, Any]:
@@ -661,17 +703,27 @@ class Bench:
             str(WRK_DIR / target.script),
             self.server.base + target.path,
         ]
+        gunicorn = {self.server.process.pid, *self.server.worker_pids()}
+        before = process_cpu_ticks(gunicorn)
         completed = subprocess.run(cmd, env=env, text=True, capture_output=True, check=False)
         self.server.drain()
+        after = process_cpu_ticks(gunicorn)
         if completed.returncode != 0:
             raise RuntimeError(
                 f"wrk failed ({completed.returncode}): {completed.stdout}{completed.stderr}"
             )
-        return parse_wrk(completed.stdout)
+        result = parse_wrk(completed.stdout)
+        result.cpu_ms = cpu_split(before, after, result.requests)
+        return result
 
     def load(self, pairs: list[Pair]) -> None:
         seconds = self.options.duration
-        runnable = [p for p in pairs if p.baseline.available and p.stride.available]
+        only = set(self.options.only.split(",")) if self.options.only else None
+        runnable = [
+            p
+            for p in pairs
+            if p.baseline.available and p.stride.available and (only is None or p.key in only)
+        ]
         log(f"warm-up: {len(runnable) * 2} targets × {self.options.warmup} s")
         for pair in runnable:
             for target in (pair.baseline, pair.stride):
@@ -694,6 +746,7 @@ class Bench:
                     + (f" (stride errors {b.errors})" if b.failed else "")
                     + (f" (bare errors {a.errors})" if a.failed else "")
                 )
+                log(f"  CPU ms per request: bare {a.cpu_ms}, stride {b.cpu_ms}")
 
     # Reminders: the reminders helper's own bench (bench/reminders_bench.py), as it is.
 
@@ -780,6 +833,10 @@ class Bench:
                 "p99_us": statistics.median(r.p99_us for r in runs),
                 "errors": sum(r.failed for r in runs),
                 "rounds_rps": [round(r.rps, 1) for r in runs],
+                "cpu_ms": {
+                    group: statistics.median(r.cpu_ms.get(group, 0.0) for r in runs)
+                    for group in sorted({g for r in runs for g in r.cpu_ms})
+                },
             }
 
         ratios = [r["stride"].rps / r["baseline"].rps for r in pair.rounds if r["baseline"].rps]
@@ -848,6 +905,7 @@ def render(results: dict[str, Any]) -> str:
             f"{fmt_ms(a['p99_us'])} | {pair['ratio']:.2f}x ({low:.2f}–{high:.2f}) | "
             f"≥ {pair['target_ratio']}x | {verdict(pair['ratio'] >= pair['target_ratio'])} |"
         )
+    lines += cpu_split_lines(results["pairs"])
     queries = results.get("queries", {})
     lines += [
         "",
@@ -915,6 +973,32 @@ def render(results: dict[str, Any]) -> str:
         )
     lines += reminder_lines(results.get("reminders", {}))
     return "\n".join(lines)
+
+
+def cpu_split_lines(pairs: list[dict[str, Any]]) -> list[str]:
+    """Where the CPU went under load: ms per request by process (median of the rounds)."""
+    groups = ("gunicorn", "postgres", "redis", "wrk", "other")
+    rows = []
+    for pair in pairs:
+        for side in ("stride", "baseline"):
+            split = pair[side].get("cpu_ms")
+            if not split:
+                continue
+            total = sum(split.get(group, 0.0) for group in groups)
+            cells = " | ".join(f"{split.get(group, 0.0):.2f}" for group in groups)
+            rows.append(f"| {pair[side]['name']} | {cells} | {total:.2f} |")
+    if not rows:
+        return []
+    return [
+        "",
+        "CPU per request under load, by process (ms; /proc readings around each wrk run, "
+        "median of the rounds; the cores are shared, so the total is what a request costs the "
+        "machine):",
+        "",
+        "| Request | gunicorn | PostgreSQL | Redis | wrk | other | total |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
 
 
 def load_line(results: dict[str, Any]) -> str:
@@ -1006,6 +1090,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="3 s runs, 1 round: a smoke run")
     parser.add_argument("--no-reminders", action="store_true")
+    parser.add_argument("--only", help="comma-separated pairs: upload,retry,list,dashboard")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
     parser.add_argument("--from-json", type=Path, help="render a saved latest.json again (no run)")
     options = parser.parse_args(argv)

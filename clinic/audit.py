@@ -20,6 +20,7 @@ from psycopg.pq import TransactionStatus
 
 from .models import AuditEvent
 from .rows import cast_type
+from .txn import ahead_of_transaction
 
 logger = logging.getLogger("stride.audit")
 EVENTS_ATTR = "_stride_audit_events"
@@ -196,21 +197,6 @@ def _recover(cursor: Any, undo: str) -> None:
         raise
 
 
-def _insert_events(rows: list[AuditRow], *, relax: str | None, write_transaction: bool) -> None:
-    """Write the rows: on PostgreSQL in one round trip, elsewhere through the ORM. `relax` is
-    the commit-mode statement for the rows' transaction, if any."""
-    if connection.vendor != "postgresql":
-        with transaction.atomic(savepoint=write_transaction):
-            AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
-        return
-    own_transaction = connection.get_autocommit() and not connection.in_atomic_block
-    if not (own_transaction or write_transaction):
-        relax = None  # never loosen the commit of a transaction that is not the rows' own
-    _insert_in_one_round_trip(
-        rows, relax=relax, own_transaction=own_transaction, savepoint=write_transaction
-    )
-
-
 # A read's audit rows need not wait for a disk flush (3-8 ms here, more than the read
 # itself): PostgreSQL still writes them in order, but a database crash could lose the last
 # fraction of a second of them. Only ever SET LOCAL, so it ends with the transaction.
@@ -225,6 +211,31 @@ ASYNC_COMMIT_IF_NOTHING_WRITTEN = (
 )
 
 
+def _insert_events(rows: list[AuditRow], *, relax: str | None, write_transaction: bool) -> None:
+    """Write the rows: on PostgreSQL in one round trip, elsewhere through the ORM. `relax` is
+    the commit-mode statement for the rows' transaction, if any."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic(savepoint=write_transaction):
+            AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
+        return
+    if write_transaction:
+        with ahead_of_transaction() as ahead:
+            if ahead:
+                # The write request's transaction never started: nothing was written, and the
+                # rows take a transaction of their own, in their one round trip; the request's
+                # then ends without a COMMIT to send.
+                _insert_in_one_round_trip(
+                    rows, relax=ASYNC_COMMIT, own_transaction=True, savepoint=False
+                )
+                return
+    own_transaction = connection.get_autocommit() and not connection.in_atomic_block
+    if not (own_transaction or write_transaction):
+        relax = None  # never loosen the commit of a transaction that is not the rows' own
+    _insert_in_one_round_trip(
+        rows, relax=relax, own_transaction=own_transaction, savepoint=write_transaction
+    )
+
+
 def audit_flush(
     request: HttpRequest, response: HttpResponse | None, *, write_transaction: bool = False
 ) -> int:
@@ -232,9 +243,10 @@ def audit_flush(
 
     `write_transaction`: called inside AuditMiddleware's transaction around a write, so the
     rows commit with the write; the insert runs in a savepoint, and a failed audit insert is
-    logged without aborting the write. Otherwise the rows get a transaction of their own
-    (a read's is never made inside someone else's transaction, whose commit mode it would
-    loosen).
+    logged without aborting the write; if that transaction never started (nothing was sent to
+    the database in it, so nothing was written), the rows get one of their own. Otherwise the
+    rows get a transaction of their own (a read's is never made inside someone else's
+    transaction, whose commit mode it would loosen).
     """
     events: list[PendingEvent] = getattr(request, EVENTS_ATTR, None) or []
     if not events:

@@ -216,10 +216,14 @@ def audited_post(user):
     return request
 
 
-def commit_mode_after_audit(user, *, write_first: bool) -> str:
+def commit_mode_after_audit(user, *, first: str) -> str:
+    """The commit mode of a write request's transaction after its audit rows, when it began
+    with a `first` statement: "write" (a row written) or "read" (nothing written)."""
     with transaction.atomic():
-        if write_first:
+        if first == "write":
             factories.ExerciseFactory()
+        else:
+            assert Exercise.objects.filter(slug="none").count() == 0
         assert audit_flush(audited_post(user), HttpResponse(), write_transaction=True) == 1
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")
@@ -229,11 +233,22 @@ def commit_mode_after_audit(user, *, write_first: bool) -> str:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_write_request_that_changed_nothing_commits_its_audit_row_asynchronously(therapist):
-    # A retried upload or a refused form: the audit row is the transaction's only change.
-    assert commit_mode_after_audit(therapist.user, write_first=False) == "off"
+    from psycopg.pq import TransactionStatus
+
+    # A retried upload or a refused form that sent nothing in its transaction: the audit row
+    # commits asynchronously in a transaction of its own, one round trip, ahead of the request's.
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        assert audit_flush(audited_post(therapist.user), HttpResponse(), write_transaction=True)
+        assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    audit = [q["sql"] for q in queries.captured_queries if "clinic_auditevent" in q["sql"]]
+    assert len(audit) == 1
+    assert audit[0].startswith("BEGIN; SET LOCAL synchronous_commit TO OFF; INSERT")
+    assert audit[0].endswith("; COMMIT")
+    # One that read first, still writing nothing: its audit row joins it, committed async.
+    assert commit_mode_after_audit(therapist.user, first="read") == "off"
     # A real write keeps the durable commit its audit row shares.
-    assert commit_mode_after_audit(therapist.user, write_first=True) == "on"
-    assert AuditEvent.objects.filter(patient_id=7).count() == 2
+    assert commit_mode_after_audit(therapist.user, first="write") == "on"
+    assert AuditEvent.objects.filter(patient_id=7).count() == 3
 
 
 def test_audit_rows_cannot_be_changed_or_deleted_through_the_orm(therapist):

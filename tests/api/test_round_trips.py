@@ -1,0 +1,87 @@
+"""Round trips to PostgreSQL of the hottest write requests, read off libpq's own trace.
+
+A write request that writes nothing but its audit row (a retried upload answered from the
+cache) sends neither BEGIN nor COMMIT (`clinic.txn`); a new upload commits its rows with its
+audit row in one transaction.
+"""
+
+import re
+import tempfile
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection
+
+from clinic.models import AuditEvent
+from programs.models import SessionLog
+from tests.api.test_sessions import session_body
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+SESSIONS = "/api/v1/me/sessions/"
+
+
+@contextmanager
+def round_trips():
+    """The messages libpq exchanged meanwhile: `.queries` (simple-protocol texts) and
+    `.round_trips` (ReadyForQuery answers, one per round trip)."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+
+    class Trace:
+        queries: list[str]
+        round_trips: int
+
+    trace = Trace()
+    with tempfile.TemporaryFile("w+") as log:
+        pgconn.trace(log.fileno())
+        try:
+            yield trace
+        finally:
+            pgconn.untrace()
+        log.seek(0)
+        lines = log.read().splitlines()
+    trace.queries = [
+        m.group(1) for line in lines if (m := re.search(r"\tF\t\d+\tQuery\t \"(.*)\"$", line))
+    ]
+    trace.round_trips = sum(1 for line in lines if "\tB\t5\tReadyForQuery" in line)
+
+
+@pytest.fixture
+def client(auth_client, patient_user):
+    return auth_client(patient_user)
+
+
+def test_a_retry_answered_from_the_cache_takes_two_round_trips(client, prescription):
+    body = session_body(prescription, client_id=str(uuid.uuid4()))
+    assert client.post(SESSIONS, body, format="json").status_code == 201
+    audits = AuditEvent.objects.count()
+
+    with round_trips() as retry:
+        assert client.post(SESSIONS, body, format="json").status_code == 200
+
+    # The caller, then the audit row in a transaction of its own: no BEGIN ahead of the
+    # caller and no COMMIT after the audit statement.
+    assert retry.round_trips == 2
+    assert not [q for q in retry.queries if q in ("BEGIN", "COMMIT")]
+    assert [q.split(";")[0] for q in retry.queries] == ["BEGIN"]  # the audit's own string
+    assert "synchronous_commit TO OFF" in retry.queries[0]
+    assert AuditEvent.objects.count() == audits + 1
+    assert SessionLog.objects.filter(client_id=body["client_id"]).count() == 1
+
+
+def test_a_new_upload_still_commits_with_its_audit_row_in_one_transaction(client, prescription):
+    body = session_body(prescription)
+    with round_trips() as upload:
+        assert client.post(SESSIONS, body, format="json").status_code == 201
+
+    # The caller ahead; then BEGIN, the writes and the audit row, and one COMMIT for them.
+    assert upload.queries.count("BEGIN") == 1
+    assert upload.queries.count("COMMIT") == 1
+    audit = next(q for q in upload.queries if "clinic_auditevent" in q)
+    assert audit.startswith("SAVEPOINT")
+    assert upload.queries.index("BEGIN") < upload.queries.index(audit)
+    assert upload.queries.index(audit) < upload.queries.index("COMMIT")
+    session = SessionLog.objects.get(client_id=body["client_id"])
+    assert AuditEvent.objects.filter(object_id=str(session.pk)).exists()
