@@ -67,9 +67,12 @@ def test_outside_an_atomic_block_nothing_changes():
 
 def test_a_failed_statement_ahead_leaves_the_atomic_block_usable():
     with transaction.atomic():
-        with pytest.raises(Exception, match="no_such_table"), ahead_of_transaction():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT * FROM no_such_table")
+        with (
+            pytest.raises(Exception, match="no_such_table"),
+            ahead_of_transaction(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT * FROM no_such_table")
         assert connection.connection.autocommit is False
         audit_row("after")
     assert AuditEvent.objects.count() == 1
