@@ -47,14 +47,21 @@ class NamedRateThrottle(SimpleRateThrottle):
         if self.key is None:
             return True
         self.now = self.timer()
+        prefetch, unparsable = _prefetch_key(request, view)
         # Its own key: a sorted set, not the pickled list DRF kept under `self.key`.
         key = backend.make_and_validate_key(f"{self.key}:log")
+        keys = [key] if prefetch is None else [key, backend.make_and_validate_key(prefetch)]
         client = backend._cache.get_client(key, write=True)
-        allowed, count, oldest = _sliding_log(client)(
-            keys=[key],
+        allowed, count, oldest, fetched = _sliding_log(client)(
+            keys=keys,
             args=[repr(self.now), self.duration, self.num_requests, secrets.token_hex(8)],
             client=client,
         )
+        if prefetch is not None:
+            value = None if fetched is None else backend._cache._serializer.loads(fetched)
+            request.throttle_prefetched = {prefetch: value}
+        if allowed and unparsable is not None:
+            raise unparsable  # what the view would have answered, once the request counted
         if allowed:
             return True
         # What DRF's `wait()` reads: the requests in the window, the last one the oldest.
@@ -67,6 +74,21 @@ class NamedRateThrottle(SimpleRateThrottle):
         else:
             ident = f"ip-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def _prefetch_key(request: Request, view: APIView) -> tuple[str | None, Exception | None]:
+    """The cache key the view will read first (`view.throttle_prefetch(request)`), fetched in
+    the throttle's round trip; and the error of reading the body, if that failed (malformed
+    JSON, a body over the size limit). DRF keeps an unparsable body as empty data after the
+    first failure, so that error is raised by the throttle once the request has counted, as
+    the view would have raised it; a refusal still answers 429 first."""
+    hook = getattr(view, "throttle_prefetch", None)
+    if hook is None:
+        return None, None
+    try:
+        return hook(request), None
+    except Exception as exc:  # raised again by the caller, once the request counted
+        return None, exc
 
 
 class ClientIPThrottle(NamedRateThrottle):
@@ -106,8 +128,9 @@ class WriteThrottle(NamedRateThrottle):
 
 
 # Drops the times that left the window (as DRF: `<= now - duration`), then records this request
-# if the window has room. Returns {allowed, requests in the window, oldest time in it}, the
-# times as strings (a Lua number would come back as an integer).
+# if the window has room. Returns {allowed, requests in the window, oldest time in it, the value
+# of the optional second key (a view's prefetch)}, the times as strings (a Lua number would come
+# back as an integer).
 SLIDING_LOG = """
 local now = tonumber(ARGV[1])
 local duration = tonumber(ARGV[2])
@@ -121,7 +144,11 @@ if count < tonumber(ARGV[3]) then
     allowed = 1
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or ARGV[1]
-return {allowed, count, oldest}
+local fetched = false
+if KEYS[2] then
+    fetched = redis.call('GET', KEYS[2])
+end
+return {allowed, count, oldest, fetched}
 """
 
 _script: Any = None

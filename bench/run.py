@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -705,9 +706,16 @@ class Bench:
         ]
         gunicorn = {self.server.process.pid, *self.server.worker_pids()}
         before = process_cpu_ticks(gunicorn)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         completed = subprocess.run(cmd, env=env, text=True, capture_output=True, check=False)
+        # wrk has exited by the second reading: its CPU is what this process's children used.
+        waited = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.server.drain()
         after = process_cpu_ticks(gunicorn)
+        wrk_ticks = (
+            waited.ru_utime + waited.ru_stime - children.ru_utime - children.ru_stime
+        ) * CLOCK_TICKS
+        after["wrk"] = before.get("wrk", 0) + round(wrk_ticks)
         if completed.returncode != 0:
             raise RuntimeError(
                 f"wrk failed ({completed.returncode}): {completed.stdout}{completed.stderr}"

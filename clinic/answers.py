@@ -14,7 +14,7 @@ session deleted in the admin still answers its retries from here until its answe
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -30,10 +30,20 @@ def answer_key(kind: str, owner_id: int, client_id: uuid.UUID | str) -> str:
     return f"answer:{kind}:{owner_id}:{client_id}"
 
 
-def answer_stored(*, kind: str, owner_id: int, client_id: uuid.UUID) -> Any | None:
-    """The kept answer to this write, or None (never kept, expired, or the cache is down)."""
+def answer_stored(
+    *, kind: str, owner_id: int, client_id: uuid.UUID, prefetched: Mapping[str, Any] | None = None
+) -> Any | None:
+    """The kept answer to this write, or None (never kept, expired, or the cache is down).
+
+    `prefetched`: cache values already read in this request, by key (the session upload's
+    throttle reads its kept answer in the throttle's own round trip); the cache is asked only
+    for a key not among them.
+    """
+    key = answer_key(kind, owner_id, client_id)
+    if prefetched is not None and key in prefetched:
+        return prefetched[key]
     try:
-        return cache.get(answer_key(kind, owner_id, client_id))
+        return cache.get(key)
     except Exception:  # the database answers instead
         logger.warning("answer cache unavailable", exc_info=True)
         return None

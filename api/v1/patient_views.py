@@ -207,6 +207,13 @@ class SessionViewSet(
             return SessionLog.objects.none()
         return program_selectors.patient_sessions(self.patient)
 
+    def throttle_prefetch(self, request: Request) -> str | None:
+        """The cache key `create` reads first (a retry's kept answer), for the throttle to
+        fetch in its own round trip (`api.throttles`)."""
+        if self.action != "create" or not (client_id := _body_client_id(request.data)):
+            return None
+        return answers.answer_key(**_session_answer(self.patient, client_id))
+
     @extend_schema(
         tags=["me"],
         operation_id="me_sessions_create",
@@ -230,8 +237,13 @@ class SessionViewSet(
         client_id = _body_client_id(request.data)
         # A retry within the hour is answered with the first answer, kept in the cache: no
         # validation and no query. The answer to a known client_id is the stored session
-        # whatever the retry carries.
-        if client_id and (kept := answers.answer_stored(**_session_answer(patient, client_id))):
+        # whatever the retry carries. The throttle has read it already (`throttle_prefetch`).
+        if client_id and (
+            kept := answers.answer_stored(
+                **_session_answer(patient, client_id),
+                prefetched=getattr(request, "throttle_prefetched", None),
+            )
+        ):
             return Response(kept, status=status.HTTP_200_OK)
         try:
             serializer = SessionInputSerializer(data=request.data)

@@ -85,3 +85,56 @@ def test_a_new_upload_still_commits_with_its_audit_row_in_one_transaction(client
     assert upload.queries.index(audit) < upload.queries.index("COMMIT")
     session = SessionLog.objects.get(client_id=body["client_id"])
     assert AuditEvent.objects.filter(object_id=str(session.pk)).exists()
+
+
+@contextmanager
+def redis_commands():
+    """The commands the cache's Redis client sent meanwhile (redis-py's own call, spied)."""
+    from django.core.cache import caches
+
+    client = caches["default"]._cache.get_client(write=True)
+    real = type(client).execute_command
+    sent: list[str] = []
+
+    def counting(self, *args, **options):
+        sent.append(args[0])
+        return real(self, *args, **options)
+
+    type(client).execute_command = counting
+    try:
+        yield sent
+    finally:
+        type(client).execute_command = real
+
+
+@pytest.mark.redis
+def test_a_retry_reads_its_kept_answer_in_the_throttles_round_trip(client, prescription):
+    body = session_body(prescription)
+    with redis_commands() as upload:
+        first = client.post(SESSIONS, body, format="json")
+    with redis_commands() as retry:
+        retried = client.post(SESSIONS, {**body, "pain_after": 9}, format="json")
+
+    assert (first.status_code, retried.status_code) == (201, 200)
+    assert retried.json() == first.json()
+    # The throttle's script also read the (absent, then kept) answer; the upload kept it.
+    assert [c for c in upload if c != "SCRIPT LOAD"] == ["EVALSHA", "SET"]
+    assert retry == ["EVALSHA"]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    ("body", "status", "kind"),
+    [(b'{"client_id": ', 400, "invalid"), (b"x" * 20_000, 413, "too_large")],
+)
+def test_a_body_the_throttle_cannot_read_counts_and_answers_as_before(
+    client, settings, throttle_rates, body, status, kind
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    throttle_rates(session_write="1/min")
+
+    first = client.post(SESSIONS, body, content_type="application/json")
+    second = client.post(SESSIONS, body, content_type="application/json")
+
+    assert (first.status_code, first.json()["type"]) == (status, kind)
+    assert second.status_code == 429  # the first one counted
