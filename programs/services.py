@@ -534,11 +534,11 @@ def _program_and_entries(
     rules: dict[int, alerts.PainSpikeRule] = {}
     for row in rows:
         values = split_row(row, read.parts)
-        program = read.parts[0].instance(values[0])
-        programs.setdefault(program.pk, program)
-        if program.pk not in rules:
+        # One row per entry, each repeating the program: one instance of it (its key first).
+        if (program_pk := values[0][0]) not in programs:
+            programs[program_pk] = read.parts[0].instance(values[0])
             baseline, absolute, over_baseline = row[-3:]
-            rules[program.pk] = alerts.PainSpikeRule(
+            rules[program_pk] = alerts.PainSpikeRule(
                 absolute=patient.pain_spike_absolute or absolute,
                 over_baseline=over_baseline,
                 baseline=float(baseline) if baseline is not None else None,
