@@ -9,6 +9,7 @@ pickled list, and a cost that does not grow with the rate. The decisions and the
 are DRF's own (a test compares them step by step); other caches use DRF's implementation.
 """
 
+import logging
 import secrets
 from typing import Any
 
@@ -20,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
 
 
 class NamedRateThrottle(SimpleRateThrottle):
@@ -58,8 +61,12 @@ class NamedRateThrottle(SimpleRateThrottle):
             client=client,
         )
         if prefetch is not None:
-            value = None if fetched is None else backend._cache._serializer.loads(fetched)
-            request.throttle_prefetched = {prefetch: value}
+            try:
+                value = None if fetched is None else backend._cache._serializer.loads(fetched)
+            except Exception:  # unreadable: left out, so the view reads (and logs) it itself
+                logger.warning("prefetched cache value unreadable", exc_info=True)
+            else:
+                request.throttle_prefetched = {prefetch: value}
         if allowed and unparsable is not None:
             raise unparsable  # what the view would have answered, once the request counted
         if allowed:
@@ -76,19 +83,35 @@ class NamedRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
+# A view's prefetch hook may read the body: it is asked only for bodies up to this size, so that
+# a caller over the limit is refused before a large body is parsed (a session upload's retry
+# is a kilobyte or two; bigger uploads read their kept answer in the view).
+PREFETCH_BODY_LIMIT = 16 * 1024
+_PREFETCH_ATTR = "_throttle_prefetch"
+
+
 def _prefetch_key(request: Request, view: APIView) -> tuple[str | None, Exception | None]:
     """The cache key the view will read first (`view.throttle_prefetch(request)`), fetched in
     the throttle's round trip; and the error of reading the body, if that failed (malformed
     JSON, a body over the size limit). DRF keeps an unparsable body as empty data after the
     first failure, so that error is raised by the throttle once the request has counted, as
-    the view would have raised it; a refusal still answers 429 first."""
+    the view would have raised it; a refusal still answers 429 first. Asked once per request,
+    whatever the number of throttles."""
+    if (done := getattr(request, _PREFETCH_ATTR, None)) is not None:
+        return done
     hook = getattr(view, "throttle_prefetch", None)
-    if hook is None:
-        return None, None
     try:
-        return hook(request), None
-    except Exception as exc:  # raised again by the caller, once the request counted
-        return None, exc
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = PREFETCH_BODY_LIMIT + 1
+    result: tuple[str | None, Exception | None] = (None, None)
+    if hook is not None and length <= PREFETCH_BODY_LIMIT:
+        try:
+            result = (hook(request), None)
+        except Exception as exc:  # raised again by the caller, once the request counted
+            result = (None, exc)
+    setattr(request, _PREFETCH_ATTR, result)
+    return result
 
 
 class ClientIPThrottle(NamedRateThrottle):

@@ -213,7 +213,9 @@ ASYNC_COMMIT_IF_NOTHING_WRITTEN = (
 
 def _insert_events(rows: list[AuditRow], *, relax: str | None, write_transaction: bool) -> None:
     """Write the rows: on PostgreSQL in one round trip, elsewhere through the ORM. `relax` is
-    the commit-mode statement for the rows' transaction, if any."""
+    the commit-mode statement for the rows' transaction, if any (the rows of a write request
+    whose transaction never started are committed asynchronously whatever it says: nothing else
+    was written)."""
     if connection.vendor != "postgresql":
         with transaction.atomic(savepoint=write_transaction):
             AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])

@@ -9,9 +9,16 @@ from the cache above all, paid both round trips around its caller read.
 transaction has not started on the server (psycopg's connection is idle: nothing was sent since
 the atomic block opened). Under READ COMMITTED, Django's default, a read sees the same data
 either way: each statement takes its own snapshot, and a plain read holds no row locks. Under a
-stricter isolation level, or once the transaction has started, the statements run inside it
-as usual. If nothing else runs in the transaction, Django's commit sends nothing (psycopg skips
-`COMMIT` on an idle connection).
+stricter isolation level (as Django's `OPTIONS` set it; a server- or role-level default is not
+seen), or once the transaction has started, the statements run inside it as usual. If nothing
+else runs in the transaction, Django's commit sends nothing (psycopg skips `COMMIT` on an idle
+connection).
+
+Only for plain reads, and for a statement string that is a whole transaction of its own (the
+audit rows of a request that wrote nothing): Django still believes its atomic block is open,
+so a nested `atomic()` (a SAVEPOINT), `select_for_update()` or `on_commit` inside the block
+would not do what it says. The audit relies on "idle means nothing was written", which holds
+because nothing writes ahead. It does not nest.
 """
 
 from collections.abc import Iterator
@@ -40,7 +47,9 @@ def ahead_of_transaction(using: str = "default") -> Iterator[bool]:
         return
     connection.ensure_connection()
     raw = connection.connection
-    if raw.autocommit or raw.info.transaction_status != TransactionStatus.IDLE:
+    if raw.autocommit:  # Django's atomic block sets it off: only this helper turns it back on
+        raise RuntimeError("ahead_of_transaction does not nest")
+    if raw.info.transaction_status != TransactionStatus.IDLE:
         yield False
         return
     # psycopg's own flag: Django keeps believing it is in its atomic block, which it is; only

@@ -62,7 +62,8 @@ def test_a_retry_answered_from_the_cache_takes_two_round_trips(client, prescript
         assert client.post(SESSIONS, body, format="json").status_code == 200
 
     # The caller, then the audit row in a transaction of its own: no BEGIN ahead of the
-    # caller and no COMMIT after the audit statement.
+    # caller and no COMMIT after the audit statement. (In production the request also begins
+    # with Django's connection health check, which the test client leaves out.)
     assert retry.round_trips == 2
     assert not [q for q in retry.queries if q in ("BEGIN", "COMMIT")]
     assert [q.split(";")[0] for q in retry.queries] == ["BEGIN"]  # the audit's own string
@@ -138,3 +139,48 @@ def test_a_body_the_throttle_cannot_read_counts_and_answers_as_before(
 
     assert (first.status_code, first.json()["type"]) == (status, kind)
     assert second.status_code == 429  # the first one counted
+
+
+def kept_answer_key(prescription, body) -> str:
+    from django.core.cache import caches
+
+    from clinic import answers
+
+    key = answers.answer_key(
+        answers.SESSION_UPLOAD, prescription.patient.pk, uuid.UUID(body["client_id"])
+    )
+    return caches["default"].make_and_validate_key(key)
+
+
+@pytest.mark.redis
+def test_an_unreadable_kept_answer_is_answered_by_the_database(client, prescription, caplog):
+    from django.core.cache import caches
+
+    body = session_body(prescription)
+    first = client.post(SESSIONS, body, format="json")
+    redis = caches["default"]._cache.get_client(write=True)
+    redis.set(kept_answer_key(prescription, body), b"not a pickle", ex=60)
+
+    retried = client.post(SESSIONS, body, format="json")
+
+    assert (first.status_code, retried.status_code) == (201, 200)
+    assert retried.json() == first.json()
+    assert "prefetched cache value unreadable" in caplog.text
+
+
+@pytest.mark.redis
+def test_a_large_body_is_not_read_before_the_throttle_decides(client, prescription):
+    import json
+
+    from api.throttles import PREFETCH_BODY_LIMIT
+
+    body = session_body(prescription)
+    # The same session, padded past the limit with JSON whitespace.
+    large = json.dumps(body) + " " * PREFETCH_BODY_LIMIT
+    first = client.post(SESSIONS, body, format="json")
+    with redis_commands() as retry:
+        retried = client.post(SESSIONS, large, content_type="application/json")
+
+    assert (first.status_code, retried.status_code) == (201, 200)
+    assert retried.json() == first.json()
+    assert retry == ["EVALSHA", "GET"]  # the view read its kept answer itself

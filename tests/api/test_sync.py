@@ -14,8 +14,8 @@ SYNC = "/api/v1/me/sessions/sync/"
 def item(program: Prescription, **fields) -> dict:
     return {
         "client_id": str(uuid.uuid4()),
-        # Now, not a while ago: the programs start today, and in the first minutes after the
-        # patient's midnight "a while ago" is before that.
+        # Now, not a while ago: `other_prescription` starts today, and just after the
+        # patient's local midnight "a while ago" is yesterday, before it started.
         "performed_at": timezone.now().isoformat(),
         "pain_after": 2,
         "exercises": [

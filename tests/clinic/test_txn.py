@@ -1,7 +1,9 @@
 """`clinic.txn.ahead_of_transaction` (tests/api/test_round_trips.py: what it saves requests)."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic.models import AuditEvent
@@ -89,3 +91,49 @@ def test_a_transaction_left_open_ahead_is_rolled_back_not_taken_in():
             )
         assert connection.connection.autocommit is False
     assert AuditEvent.objects.count() == 0
+
+
+def test_it_does_not_nest():
+    with (
+        transaction.atomic(),
+        ahead_of_transaction() as outer,
+        pytest.raises(RuntimeError, match="does not nest"),
+        ahead_of_transaction(),
+    ):
+        pass
+    assert outer is True
+
+
+def test_under_a_stricter_isolation_level_statements_stay_inside(monkeypatch):
+    from psycopg import IsolationLevel
+
+    connection.ensure_connection()
+    monkeypatch.setattr(connection, "isolation_level", IsolationLevel.REPEATABLE_READ)
+    with transaction.atomic():
+        with ahead_of_transaction() as ahead:
+            audit_row("inside")
+        assert ahead is False
+        transaction.set_rollback(True)
+    assert AuditEvent.objects.count() == 0
+
+
+def test_audit_rows_that_fail_in_their_own_transaction_leave_the_request_usable(caplog):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from clinic.audit import EVENTS_ATTR, audit_flush, audit_record
+
+    request = RequestFactory().post("/api/v1/me/sessions/")
+    request.user = AnonymousUser()
+    setattr(request, EVENTS_ATTR, [])
+    # Longer than its column: the server refuses the INSERT after the string's BEGIN.
+    audit_record(request, action="create", object_type="x" * 41, patient_ids=[7])
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert audit_flush(request, HttpResponse(), write_transaction=True) == 0
+        assert connection.connection.autocommit is False
+        audit_row("after")
+    assert "AUDIT WRITE FAILED" in caplog.text
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert sent[0].startswith("BEGIN; SET LOCAL synchronous_commit TO OFF; INSERT")
+    assert sent[1] == "ROLLBACK"  # the audit's own transaction, undone
+    assert list(AuditEvent.objects.values_list("object_type", flat=True)) == ["after"]
