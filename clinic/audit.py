@@ -146,8 +146,19 @@ def _insert_sql(rows: list[AuditRow]) -> tuple[str, list[Any]]:
     return sql, shared + source_params
 
 
+class _CommitFailed(Exception):
+    """The request's transaction failed at the COMMIT sent with its audit rows (a deferred
+    constraint, a serialization failure): its writes are gone, and the request must fail as
+    it would have at Django's own commit. The database's error is the cause."""
+
+
 def _insert_in_one_round_trip(
-    rows: list[AuditRow], *, relax: str | None, own_transaction: bool, savepoint: bool
+    rows: list[AuditRow],
+    *,
+    relax: str | None,
+    own_transaction: bool,
+    savepoint: bool,
+    commit: bool = False,
 ) -> None:
     """On PostgreSQL, the rows with their transaction control in one statement string.
 
@@ -156,7 +167,10 @@ def _insert_in_one_round_trip(
     and an ORM insert: about a fifth of a retried upload's time; a COPY of a list's rows took
     as many. Django's psycopg cursors bind parameters on the client, which lets one `execute`
     carry several statements; a failure is rolled back to the savepoint (or the transaction is
-    rolled back) here, then raised.
+    rolled back) here, then raised. `commit` (with `savepoint`): the rows are the last thing
+    the request's transaction does, and the string ends it, sparing Django's COMMIT its round
+    trip (psycopg sends nothing for a commit once the transaction is over). A failed INSERT
+    stops the string before its COMMIT; a failed COMMIT raises `_CommitFailed`.
     """
     insert, params = _insert_sql(rows)
     if own_transaction:
@@ -164,13 +178,19 @@ def _insert_in_one_round_trip(
     elif savepoint:
         begin, end = f"SAVEPOINT {SAVEPOINT}", f"RELEASE SAVEPOINT {SAVEPOINT}"
         undo = f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}"
+        if commit:
+            end += "; COMMIT"
     else:  # inside someone else's transaction, which takes the rows as they are
         begin = end = undo = ""
     sql = "; ".join(part for part in (begin, relax, insert, end) if part)
     with connection.cursor() as cursor:
         try:
             cursor.execute(sql, params)
-        except Exception:
+        except Exception as exc:
+            status = connection.connection.info.transaction_status
+            if commit and savepoint and status == TransactionStatus.IDLE:
+                # The savepoint was released and the COMMIT refused: the transaction ended.
+                raise _CommitFailed from exc
             _recover(cursor, undo)
             raise
 
@@ -211,7 +231,18 @@ ASYNC_COMMIT_IF_NOTHING_WRITTEN = (
 )
 
 
-def _insert_events(rows: list[AuditRow], *, relax: str | None, write_transaction: bool) -> None:
+def _ends_the_request_transaction() -> bool:
+    """Is the current atomic block the outermost one, with nothing asking for a rollback?"""
+    return (
+        connection.in_atomic_block
+        and len(connection.atomic_blocks) == 1
+        and not connection.needs_rollback
+    )
+
+
+def _insert_events(
+    rows: list[AuditRow], *, relax: str | None, write_transaction: bool, commit: bool = False
+) -> None:
     """Write the rows: on PostgreSQL in one round trip, elsewhere through the ORM. `relax` is
     the commit-mode statement for the rows' transaction, if any (the rows of a write request
     whose transaction never started are committed asynchronously whatever it says: nothing else
@@ -234,12 +265,20 @@ def _insert_events(rows: list[AuditRow], *, relax: str | None, write_transaction
     if not (own_transaction or write_transaction):
         relax = None  # never loosen the commit of a transaction that is not the rows' own
     _insert_in_one_round_trip(
-        rows, relax=relax, own_transaction=own_transaction, savepoint=write_transaction
+        rows,
+        relax=relax,
+        own_transaction=own_transaction,
+        savepoint=write_transaction,
+        commit=commit and write_transaction and _ends_the_request_transaction(),
     )
 
 
 def audit_flush(
-    request: HttpRequest, response: HttpResponse | None, *, write_transaction: bool = False
+    request: HttpRequest,
+    response: HttpResponse | None,
+    *,
+    write_transaction: bool = False,
+    commit: bool = False,
 ) -> int:
     """Write the request's collected events in one statement; returns how many were written.
 
@@ -248,7 +287,10 @@ def audit_flush(
     logged without aborting the write; if that transaction never started (nothing was sent to
     the database in it, so nothing was written), the rows get one of their own. Otherwise the
     rows get a transaction of their own (a read's is never made inside someone else's
-    transaction, whose commit mode it would loosen).
+    transaction, whose commit mode it would loosen). `commit` (AuditMiddleware, with
+    `write_transaction`): nothing runs in the transaction after these rows, so their statement
+    commits it (one round trip fewer); if that COMMIT fails, the database's error is raised,
+    as Django's commit would have raised it.
     """
     events: list[PendingEvent] = getattr(request, EVENTS_ATTR, None) or []
     if not events:
@@ -293,7 +335,9 @@ def audit_flush(
     try:
         # Inside a write's transaction: a savepoint, so that a failed insert leaves the write
         # intact. Elsewhere a transaction of its own (or the enclosing one, as is).
-        _insert_events(rows, relax=relax, write_transaction=write_transaction)
+        _insert_events(rows, relax=relax, write_transaction=write_transaction, commit=commit)
+    except _CommitFailed as failed:
+        raise failed.__cause__ from None  # the write is gone: the request fails
     except Exception:
         logger.exception(
             "AUDIT WRITE FAILED: %d events lost for %s %s",
@@ -329,7 +373,7 @@ class AuditMiddleware:
             if failed:
                 transaction.set_rollback(True)
             else:
-                audit_flush(request, response, write_transaction=True)
+                audit_flush(request, response, write_transaction=True, commit=True)
         if failed:
             audit_flush(request, response)
         return response

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic import audit
-from clinic.audit import EVENTS_ATTR, AuditMiddleware, audit_flush, audit_record
+from clinic.audit import EVENTS_ATTR, SAVEPOINT, AuditMiddleware, audit_flush, audit_record
 from clinic.models import AuditEvent
 from programs.models import Exercise
 from tests import factories
@@ -206,6 +206,57 @@ def test_a_write_commits_with_its_audit_rows_in_one_transaction(therapist):
     sql = [q["sql"] for q in queries.captured_queries]
     audit_at = next(i for i, q in enumerate(sql) if "clinic_auditevent" in q)
     assert "BEGIN" not in sql[audit_at - 1 : audit_at]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_audit_statement_commits_the_write_and_its_rows(therapist):
+    kept = []
+
+    def view(request):
+        audit_record(request, action="update", object_type="patient", patient_ids=[7])
+        factories.ExerciseFactory(slug="committed")
+        transaction.on_commit(lambda: kept.append("after commit"))
+        return HttpResponse("ok", status=200)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = run_write(therapist.user, view)
+
+    assert response.status_code == 200
+    audit = [q["sql"] for q in queries.captured_queries if "clinic_auditevent" in q["sql"]]
+    assert audit[0].startswith("SAVEPOINT")
+    assert audit[0].endswith(f"RELEASE SAVEPOINT {SAVEPOINT}; COMMIT")
+    assert Exercise.objects.filter(slug="committed").exists()
+    assert AuditEvent.objects.filter(request_id="req-write", patient_id=7).count() == 1
+    assert kept == ["after commit"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_write_refused_at_commit_fails_the_request_and_keeps_nothing(therapist):
+    from django.db import IntegrityError
+
+    from clinic.models import Practitioner
+
+    kept = []
+    missing_user = 10**9
+
+    def view(request):
+        audit_record(request, action="update", object_type="patient", patient_ids=[7])
+        factories.ExerciseFactory(slug="refused")
+        # PostgreSQL checks Django's foreign keys at COMMIT (deferred): this one fails there.
+        Practitioner.objects.create(user_id=missing_user, clinic=therapist.clinic)
+        transaction.on_commit(lambda: kept.append("after commit"))
+        return HttpResponse("ok", status=200)
+
+    with pytest.raises(IntegrityError):
+        run_write(therapist.user, view)
+
+    assert not Exercise.objects.filter(slug="refused").exists()
+    assert not Practitioner.objects.filter(user_id=missing_user).exists()
+    assert not AuditEvent.objects.filter(request_id="req-write").exists()
+    assert kept == []
+    assert connection.get_autocommit() is True  # the connection is usable again
 
 
 def audited_post(user):
