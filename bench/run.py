@@ -118,10 +118,10 @@ CPU_GROUPS = {"postgres": "postgres", "redis-server": "redis", "wrk": "wrk"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def process_cpu_ticks(gunicorn_pids: set[int]) -> dict[str, int]:
-    """CPU ticks (user + system) used so far by each process group: the gunicorn workers,
-    PostgreSQL's processes, Redis, wrk; everything else as `other`."""
-    totals: dict[str, int] = {}
+def process_cpu_ticks(gunicorn_pids: set[int]) -> dict[int, tuple[str, int]]:
+    """Per process: its group (the gunicorn workers, PostgreSQL's processes, Redis, wrk;
+    everything else `other`) and the CPU ticks (user + system) it has used so far."""
+    found: dict[int, tuple[str, int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -133,26 +133,30 @@ def process_cpu_ticks(gunicorn_pids: set[int]) -> dict[str, int]:
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
         ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        group = "gunicorn" if int(entry.name) in gunicorn_pids else CPU_GROUPS.get(comm, "other")
-        totals[group] = totals.get(group, 0) + ticks
-    return totals
+        pid = int(entry.name)
+        found[pid] = ("gunicorn" if pid in gunicorn_pids else CPU_GROUPS.get(comm, "other"), ticks)
+    return found
 
 
-def cpu_split(before: dict[str, int], after: dict[str, int], requests: int) -> dict[str, float]:
+def cpu_split(
+    before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]], requests: int
+) -> dict[str, float]:
     """CPU ms per request of each process group between two `process_cpu_ticks` readings.
 
-    Only processes alive at both readings are counted right: one that exits between them has
-    its earlier CPU subtracted, one that comes and goes (an autovacuum worker) is missed. The
-    bench's own processes live through a run (gunicorn, persistent connections, Redis; wrk's
-    CPU is read from its rusage). The few requests that check the workers are idle after each
-    run are billed to it; the bench's own Python is under "other"."""
+    Counted per process: what it used between the readings, all of it for one that started
+    meanwhile; one that exited meanwhile is missed (the bench's own processes live through a
+    run: gunicorn, persistent connections, Redis; wrk's CPU comes from its rusage, under the
+    key "wrk"). The few requests that check the workers are idle after each run are billed to
+    it; the bench's own Python is under "other"."""
     if not requests:
         return {}
+    totals: dict[str, int] = {}
+    for pid, (group, ticks) in after.items():
+        used = ticks - before[pid][1] if pid in before else ticks
+        totals[group] = totals.get(group, 0) + used
     return {
-        group: round(
-            (after.get(group, 0) - before.get(group, 0)) * 1000 / CLOCK_TICKS / requests, 3
-        )
-        for group in sorted(set(before) | set(after))
+        group: round(used * 1000 / CLOCK_TICKS / requests, 3)
+        for group, used in sorted(totals.items())
     }
 
 
@@ -719,7 +723,7 @@ class Bench:
         wrk_ticks = (
             waited.ru_utime + waited.ru_stime - children.ru_utime - children.ru_stime
         ) * CLOCK_TICKS
-        after["wrk"] = before.get("wrk", 0) + round(wrk_ticks)
+        after[-1] = ("wrk", round(wrk_ticks))  # a key no process has: counted whole
         if completed.returncode != 0:
             raise RuntimeError(
                 f"wrk failed ({completed.returncode}): {completed.stdout}{completed.stderr}"

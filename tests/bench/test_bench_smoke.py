@@ -38,3 +38,20 @@ def test_reminder_bench_sections_are_read_from_its_output():
     output = 'seeded 10 patients in 1 s\ndispatch: {\n  "seconds": 1.5,\n  "queries": 7\n}\n'
 
     assert run.parse_labelled_json(output) == {"dispatch": {"seconds": 1.5, "queries": 7}}
+
+
+def test_cpu_split_counts_each_process_between_the_readings():
+    from bench.run import CLOCK_TICKS, cpu_split
+
+    before = {1: ("gunicorn", 100), 2: ("postgres", 50), 3: ("other", 400)}
+    # 1 used 20 ticks, 2 used 10, 3 exited (missed, never negative), 4 started (all of it).
+    after = {1: ("gunicorn", 120), 2: ("postgres", 60), 4: ("other", 5), -1: ("wrk", 8)}
+    split = cpu_split(before, after, requests=10)
+    ms = 1000 / CLOCK_TICKS / 10
+    assert split == {
+        "gunicorn": round(20 * ms, 3),
+        "other": round(5 * ms, 3),
+        "postgres": round(10 * ms, 3),
+        "wrk": round(8 * ms, 3),
+    }
+    assert cpu_split(before, after, requests=0) == {}
