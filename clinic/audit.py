@@ -188,11 +188,19 @@ def _insert_in_one_round_trip(
             cursor.execute(sql, params)
         except Exception as exc:
             status = connection.connection.info.transaction_status
-            if commit and savepoint and status == TransactionStatus.IDLE:
-                # The savepoint was released and the COMMIT refused: the transaction ended.
+            if commit and savepoint and status == TransactionStatus.IDLE and _from_server(exc):
+                # The server refused a statement and the transaction is over: only the COMMIT
+                # can end it that way (a refused INSERT leaves it in error). An error raised
+                # after a COMMIT that succeeded (by an execute wrapper, say) is not one.
                 raise _CommitFailed from exc
             _recover(cursor, undo)
             raise
+
+
+def _from_server(exc: BaseException) -> bool:
+    """Did PostgreSQL answer with this error (it carries an SQLSTATE)? Django's database errors
+    wrap the driver's as their cause."""
+    return any(getattr(e, "sqlstate", None) for e in (exc, exc.__cause__))
 
 
 def _recover(cursor: Any, undo: str) -> None:
@@ -232,10 +240,14 @@ ASYNC_COMMIT_IF_NOTHING_WRITTEN = (
 
 
 def _ends_the_request_transaction() -> bool:
-    """Is the current atomic block the outermost one, with nothing asking for a rollback?"""
+    """Is the current atomic block the outermost one, one that commits on exit (not a
+    savepoint in a transaction autocommit was already off for), with nothing asking for a
+    rollback?"""
     return (
         connection.in_atomic_block
         and len(connection.atomic_blocks) == 1
+        and connection.commit_on_exit
+        and not connection.savepoint_ids
         and not connection.needs_rollback
     )
 
@@ -337,7 +349,11 @@ def audit_flush(
         # intact. Elsewhere a transaction of its own (or the enclosing one, as is).
         _insert_events(rows, relax=relax, write_transaction=write_transaction, commit=commit)
     except _CommitFailed as failed:
-        raise failed.__cause__ from None  # the write is gone: the request fails
+        # The write is gone: the request fails with the database's error (its driver's error
+        # still its cause, as at Django's own commit).
+        error = failed.__cause__
+        assert error is not None
+        raise error from error.__cause__
     except Exception:
         logger.exception(
             "AUDIT WRITE FAILED: %d events lost for %s %s",

@@ -249,14 +249,67 @@ def test_a_write_refused_at_commit_fails_the_request_and_keeps_nothing(therapist
         transaction.on_commit(lambda: kept.append("after commit"))
         return HttpResponse("ok", status=200)
 
-    with pytest.raises(IntegrityError):
+    with CaptureQueriesContext(connection) as queries, pytest.raises(IntegrityError) as raised:
         run_write(therapist.user, view)
 
+    audit_sql = [q["sql"] for q in queries.captured_queries if "clinic_auditevent" in q["sql"]]
+    assert audit_sql[0].endswith("; COMMIT")  # refused in the audit's statement, not Django's
+    assert getattr(raised.value.__cause__, "sqlstate", None) == "23503"  # the driver's error
     assert not Exercise.objects.filter(slug="refused").exists()
     assert not Practitioner.objects.filter(user_id=missing_user).exists()
     assert not AuditEvent.objects.filter(request_id="req-write").exists()
     assert kept == []
     assert connection.get_autocommit() is True  # the connection is usable again
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_error_after_the_audit_commit_succeeded_does_not_fail_the_request(therapist, caplog):
+    kept = []
+
+    def raise_after_audit(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "clinic_auditevent" in sql:
+            raise RuntimeError("instrumentation failed after the statement")
+        return result
+
+    def view(request):
+        audit_record(request, action="update", object_type="patient", patient_ids=[7])
+        factories.ExerciseFactory(slug="kept-anyway")
+        transaction.on_commit(lambda: kept.append("after commit"))
+        return HttpResponse("ok", status=200)
+
+    with connection.execute_wrapper(raise_after_audit):
+        response = run_write(therapist.user, view)
+
+    # The COMMIT went through: the request answers as it would have, its work done.
+    assert response.status_code == 200
+    assert Exercise.objects.filter(slug="kept-anyway").exists()
+    assert AuditEvent.objects.filter(request_id="req-write").count() == 1
+    assert kept == ["after commit"]
+    assert "AUDIT WRITE FAILED" in caplog.text  # the error is still logged
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_audit_never_commits_a_transaction_it_did_not_open(therapist):
+    def view(request):
+        audit_record(request, action="update", object_type="patient", patient_ids=[7])
+        factories.ExerciseFactory(slug="caller-decides")
+        return HttpResponse("ok", status=200)
+
+    connection.set_autocommit(False)  # the middleware's block is then a savepoint
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert run_write(therapist.user, view).status_code == 200
+        connection.rollback()
+    finally:
+        connection.set_autocommit(True)
+
+    audit_sql = [q["sql"] for q in queries.captured_queries if "clinic_auditevent" in q["sql"]]
+    assert not audit_sql[0].endswith("COMMIT")
+    assert not Exercise.objects.filter(slug="caller-decides").exists()
+    assert not AuditEvent.objects.filter(request_id="req-write").exists()
 
 
 def audited_post(user):
