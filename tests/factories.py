@@ -1,14 +1,16 @@
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from clinic.models import Clinic, Practitioner
 from patients import services as patient_services
 from patients.models import Patient
 from programs import services as program_services
-from programs.models import Exercise, Prescription
+from programs.models import Exercise, Prescription, SessionLog
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -95,4 +97,17 @@ def assign_custom_program(
         ],
         start_date=start_date,
         sessions_per_week=sessions_per_week,
+    )
+
+
+def record_session(
+    prescription: Prescription, *, days_ago: int = 0, **fields
+) -> tuple[SessionLog, bool]:
+    """`session_record` for the program's patient: a new client id, performed `days_ago` days
+    before now; other arguments as given."""
+    return program_services.session_record(
+        patient=prescription.patient,
+        client_id=uuid.uuid4(),
+        performed_at=timezone.now() - dt.timedelta(days=days_ago),
+        **fields,
     )

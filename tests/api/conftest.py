@@ -1,6 +1,7 @@
 """API client fixtures shared by every API test (patient and therapist endpoints)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from rest_framework.test import APIClient
@@ -139,3 +140,24 @@ def is_audit_or_transaction_control(sql: str) -> bool:
         or "synchronous_commit" in sql
         or sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"))
     )
+
+
+@contextmanager
+def redis_commands() -> Iterator[list[str]]:
+    """The commands the default cache's Redis client sent meanwhile (redis-py's own call,
+    spied on and passed through)."""
+    from django.core.cache import caches
+
+    client = caches["default"]._cache.get_client(write=True)
+    real = type(client).execute_command
+    sent: list[str] = []
+
+    def counting(self, *args, **options):
+        sent.append(args[0])
+        return real(self, *args, **options)
+
+    type(client).execute_command = counting
+    try:
+        yield sent
+    finally:
+        type(client).execute_command = real

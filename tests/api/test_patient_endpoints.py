@@ -47,12 +47,8 @@ def client(auth_client, patient_user):
 
 
 def log(prescription, *, days_ago: int = 0, pain_after: int = 3):
-    return program_services.session_record(
-        patient=prescription.patient,
-        client_id=uuid.uuid4(),
-        performed_at=timezone.now() - dt.timedelta(days=days_ago),
-        pain_before=pain_after,
-        pain_after=pain_after,
+    return factories.record_session(
+        prescription, days_ago=days_ago, pain_before=pain_after, pain_after=pain_after
     )[0]
 
 

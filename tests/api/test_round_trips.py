@@ -15,6 +15,7 @@ from django.db import connection
 
 from clinic.models import AuditEvent
 from programs.models import SessionLog
+from tests.api.conftest import redis_commands
 from tests.api.test_sessions import session_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -87,26 +88,6 @@ def test_a_new_upload_commits_with_its_audit_row_in_one_transaction(client, pres
     assert upload.queries.index("BEGIN") < upload.queries.index(audit)
     session = SessionLog.objects.get(client_id=body["client_id"])
     assert AuditEvent.objects.filter(object_id=str(session.pk)).exists()
-
-
-@contextmanager
-def redis_commands():
-    """The commands the cache's Redis client sent meanwhile (redis-py's own call, spied)."""
-    from django.core.cache import caches
-
-    client = caches["default"]._cache.get_client(write=True)
-    real = type(client).execute_command
-    sent: list[str] = []
-
-    def counting(self, *args, **options):
-        sent.append(args[0])
-        return real(self, *args, **options)
-
-    type(client).execute_command = counting
-    try:
-        yield sent
-    finally:
-        type(client).execute_command = real
 
 
 @pytest.mark.redis

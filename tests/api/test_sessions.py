@@ -39,10 +39,9 @@ def session_body(program: Prescription, **fields) -> dict:
 
 
 def record(prescription: Prescription, *, days_ago: int = 0, **fields) -> SessionLog:
-    session, _ = program_services.session_record(
-        patient=prescription.patient,
-        client_id=uuid.uuid4(),
-        performed_at=timezone.now() - dt.timedelta(days=days_ago),
+    session, _ = factories.record_session(
+        prescription,
+        days_ago=days_ago,
         pain_after=fields.pop("pain_after", 2),
         entries=[
             program_services.ExerciseEntry(prescribed_exercise_id=pk, sets_done=2, reps_done=10)

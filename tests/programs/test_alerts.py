@@ -90,10 +90,9 @@ def test_acknowledging_records_who_and_when_and_allows_a_new_alert(prescription,
 
 
 def upload(prescription, pain_after, pain_before=None, days_ago=0, source=SessionLog.Source.APP):
-    return services.session_record(
-        patient=prescription.patient,
-        client_id=uuid.uuid4(),
-        performed_at=timezone.now() - dt.timedelta(days=days_ago),
+    return factories.record_session(
+        prescription,
+        days_ago=days_ago,
         pain_before=pain_before,
         pain_after=pain_after,
         source=source,
