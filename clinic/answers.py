@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from .cache_writes import set_after_commit
+
 logger = logging.getLogger(__name__)
 SESSION_UPLOAD = "session"  # answers of POST me/sessions/, owned by the patient
 
@@ -52,19 +54,12 @@ def answer_stored(
 def answer_keep(*, kind: str, owner_id: int, client_id: uuid.UUID, body: Any) -> None:
     """Keep `body` as the answer once the current transaction commits (at once outside one).
 
-    Side effect: a cache write after commit; a cache failure is logged, never raised.
+    Side effect: a cache write after commit, in the transaction's one batch of cache writes
+    (`clinic.cache_writes`); a cache failure is logged, never raised.
     """
-    key, seconds = answer_key(kind, owner_id, client_id), settings.STRIDE_RETRY_ANSWER_SECONDS
-    if seconds <= 0:
-        return
-
-    def keep() -> None:
-        try:
-            cache.set(key, body, seconds)
-        except Exception:
-            logger.warning("answer cache unavailable", exc_info=True)
-
-    transaction.on_commit(keep)
+    seconds = settings.STRIDE_RETRY_ANSWER_SECONDS
+    if seconds > 0:
+        set_after_commit({answer_key(kind, owner_id, client_id): body}, seconds)
 
 
 def answers_forget(*, kind: str, owner_id: int, client_ids: Iterable[uuid.UUID | str]) -> None:

@@ -337,6 +337,9 @@ STRIDE_INVITE_TTL_DAYS = env.int("STRIDE_INVITE_TTL_DAYS", default=14)
 # How long the answer to an upload is kept for retries with the same client_id (clinic/answers.py);
 # 0 turns the shortcut off (the database still answers retries).
 STRIDE_RETRY_ANSWER_SECONDS = env.int("STRIDE_RETRY_ANSWER_SECONDS", default=3600)
+# Keep the patient list's rows in the cache until the patient's data changes
+# (programs/row_cache.py); off, every page computes its rows.
+STRIDE_LIST_ROW_CACHE = env.bool("STRIDE_LIST_ROW_CACHE", default=True)
 
 # SECURITY
 # ------------------------------------------------------------------------------

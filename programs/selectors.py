@@ -24,6 +24,7 @@ from clinic.models import Clinic
 from patients.models import Patient
 from patients.selectors import MeasureSeries, measure_series
 
+from . import row_cache
 from .adherence import (
     PrescriptionAdherence,
     Schedule,
@@ -44,6 +45,7 @@ from .overview import (
     OPEN_STATUSES,
     SEVERITY_RANK,
     ProgramColumns,
+    local_dates,
     overview_figures,
     overview_heads,
 )
@@ -203,9 +205,10 @@ class OverviewRow:
         return phase.name if phase else ""
 
 
-# The ordering key of the patient list's pages: everything else a row shows comes from
-# `overview_heads`, by id.
-PATIENT_LIST_PAGE_FIELDS = ("id", "last_name", "first_name")
+# The ordering key of the patient list's pages, and what dates a kept row (`row_cache`): the
+# patient's own columns' last change and their time zone. Everything else a row shows comes
+# from the cache or from `overview_heads`, by id.
+PATIENT_LIST_PAGE_FIELDS = ("id", "last_name", "first_name", "timezone", "updated_at")
 
 
 def patient_list_page(patients: QuerySet[Patient]) -> QuerySet[Patient]:
@@ -217,43 +220,54 @@ def patient_list_page(patients: QuerySet[Patient]) -> QuerySet[Patient]:
 def patient_list_rows(clinic: Clinic, page: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The patient list's rows, as plain data, for a page of `patient_list_page` rows.
 
-    Three queries whatever the page size (`programs.overview`): the patients with the program
-    shown, last session and open alerts; their sessions of the last days; the open programs'
-    phase and pause history.
+    Rows still current in the cache come from it (`row_cache`: one cache read for the page);
+    the others are computed in three queries whatever their number (`programs.overview`: the
+    patients with the program shown, last session and open alerts; their sessions of the last
+    days; the open programs' phase and pause history), then kept.
     """
-    heads = overview_heads([row["id"] for row in page])
-    figures = overview_figures(clinic, heads)
-    rows = []
+    today_by_zone = local_dates(row["timezone"] for row in page)
+    stamps = {
+        row["id"]: (row["updated_at"], today_by_zone[row["timezone"]], clinic.adherence_window_days)
+        for row in page
+    }
+    kept, tokens = row_cache.rows_cached(stamps)
+    fresh = _list_rows(clinic, [pk for pk in stamps if pk not in kept])
+    row_cache.rows_keep(fresh, stamps, tokens)
     # A patient deleted between the page query and these reads is left out of the page.
-    for patient_id in (row["id"] for row in page if row["id"] in heads):
-        head, row_figures = heads[patient_id], figures[patient_id]
-        rows.append(
-            {
-                "patient": {
-                    "id": patient_id,
-                    "first_name": head.first_name,
-                    "last_name": head.last_name,
-                    "full_name": f"{head.first_name} {head.last_name}".strip(),
-                    "condition": head.condition,
-                    "side": head.side,
-                    "status": head.status,
-                    "therapist": {
-                        "id": head.therapist_id,
-                        "display_name": head.therapist_name,
-                        "title": head.therapist_title,
-                        "role": head.therapist_role,
-                    },
+    return [row for pk in stamps if (row := kept.get(pk) or fresh.get(pk)) is not None]
+
+
+def _list_rows(clinic: Clinic, patient_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    heads = overview_heads(patient_ids)
+    figures = overview_figures(clinic, heads)
+    rows = {}
+    for patient_id, head in heads.items():
+        row_figures = figures[patient_id]
+        rows[patient_id] = {
+            "patient": {
+                "id": patient_id,
+                "first_name": head.first_name,
+                "last_name": head.last_name,
+                "full_name": f"{head.first_name} {head.last_name}".strip(),
+                "condition": head.condition,
+                "side": head.side,
+                "status": head.status,
+                "therapist": {
+                    "id": head.therapist_id,
+                    "display_name": head.therapist_name,
+                    "title": head.therapist_title,
+                    "role": head.therapist_role,
                 },
-                "prescription": None if head.program is None else _program(head.program),
-                "weeks_since_start": row_figures.weeks_since_start,
-                "adherence_recent": row_figures.adherence_recent,
-                "last_session_on": row_figures.last_session_on,
-                "latest_pain": row_figures.latest_pain,
-                "pain_direction": row_figures.pain_direction,
-                "open_alerts": row_figures.open_alerts,
-                "top_severity": row_figures.top_severity,
-            }
-        )
+            },
+            "prescription": None if head.program is None else _program(head.program),
+            "weeks_since_start": row_figures.weeks_since_start,
+            "adherence_recent": row_figures.adherence_recent,
+            "last_session_on": row_figures.last_session_on,
+            "latest_pain": row_figures.latest_pain,
+            "pain_direction": row_figures.pain_direction,
+            "open_alerts": row_figures.open_alerts,
+            "top_severity": row_figures.top_severity,
+        }
     return rows
 
 

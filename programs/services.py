@@ -17,7 +17,7 @@ from clinic.rows import Columns, column, split_row
 from patients import instruments, red_flags
 from patients.models import CheckIn, MeasureResponse, Patient
 
-from . import alerts
+from . import alerts, row_cache
 from .models import (
     Alert,
     Exercise,
@@ -683,6 +683,8 @@ def session_record(
             if existing := session_find(patient=patient, client_id=client_id):
                 return existing, False
             raise IntegrityError("session client_id conflict without a stored session")
+        # The insert sends no post_save: the patient's list row is out of date here.
+        row_cache.rows_forget([patient.pk])
         if _needs_alert_check(session, prescription, spike_rule):
             transaction.on_commit(lambda: _after_session_recorded(session.pk))
     _cache_entries(session, logs)

@@ -144,20 +144,29 @@ def is_audit_or_transaction_control(sql: str) -> bool:
 
 @contextmanager
 def redis_commands() -> Iterator[list[str]]:
-    """The commands the default cache's Redis client sent meanwhile (redis-py's own call,
-    spied on and passed through)."""
+    """The commands the default cache's Redis client sent meanwhile, one entry per round trip
+    (redis-py's own calls, spied on and passed through): a command's name, or a pipeline's
+    as "PIPELINE(SET SET)"."""
     from django.core.cache import caches
+    from redis.client import Pipeline
 
     client = caches["default"]._cache.get_client(write=True)
-    real = type(client).execute_command
+    real, real_pipeline = type(client).execute_command, Pipeline.execute
     sent: list[str] = []
 
     def counting(self, *args, **options):
         sent.append(args[0])
         return real(self, *args, **options)
 
+    def counting_pipeline(self, *args, **options):
+        if self.command_stack:
+            sent.append(f"PIPELINE({' '.join(str(c[0][0]) for c in self.command_stack)})")
+        return real_pipeline(self, *args, **options)
+
     type(client).execute_command = counting
+    Pipeline.execute = counting_pipeline
     try:
         yield sent
     finally:
         type(client).execute_command = real
+        Pipeline.execute = real_pipeline

@@ -247,9 +247,11 @@ def test_list_rows_equal_drf_rendering_of_the_overview_rows(
         )
 
 
-def test_list_shows_a_change_at_once(auth_client, therapist_user, clinic, therapist):
-    """No stored summary: a new session, an alert opened or acknowledged, a pause show on
-    the next request."""
+def test_list_shows_a_change_at_once(
+    auth_client, therapist_user, clinic, therapist, django_capture_on_commit_callbacks
+):
+    """Rows are kept in the cache (programs.row_cache), yet a new session, an alert opened or
+    acknowledged, a pause show on the next request once their transaction commits."""
     patient = patient_with_program(clinic, therapist)
     client = auth_client(therapist_user)
 
@@ -261,15 +263,18 @@ def test_list_shows_a_change_at_once(auth_client, therapist_user, clinic, therap
 
     before = row()
     assert (before["last_session_on"], before["open_alerts"]) == (None, 0)
-    log_session(patient, days_ago=0, pain_after=7)
-    alert = open_alert(patient)
+    assert row() == before  # kept, and still current
+    with django_capture_on_commit_callbacks(execute=True):
+        log_session(patient, days_ago=0, pain_after=4)  # no pain spike: no alert of its own
+        alert = open_alert(patient)
     after = row()
     assert after["last_session_on"] == patient.local_date().isoformat()
-    assert after["latest_pain"] == 7
+    assert after["latest_pain"] == 4
     assert after["adherence_recent"] > before["adherence_recent"]
     assert (after["open_alerts"], after["top_severity"]) == (1, "warning")
-    program_alerts.alert_acknowledge(alert=alert, by=therapist.user)
-    program_services.program_pause(prescription=patient.prescriptions.get())
+    with django_capture_on_commit_callbacks(execute=True):
+        program_alerts.alert_acknowledge(alert=alert, by=therapist.user)
+        program_services.program_pause(prescription=patient.prescriptions.get())
     paused = row()
     assert (paused["open_alerts"], paused["top_severity"]) == (0, None)
     assert paused["program"]["status"] == "paused"

@@ -291,7 +291,13 @@ def test_a_logged_session_with_a_pain_spike_opens_an_alert_after_commit(
         response = client.post(SESSIONS, session_body(prescription, pain_after=9), format="json")
 
     assert response.status_code == 201
-    assert len(callbacks) == 2  # the alert check, and the answer kept for retries
+    # The upload's: one batch of cache writes (the answer kept for retries and the patient's
+    # list row token, sent together), then the alert check; the alert it opened: its own
+    # batch (the row token again).
+    upload_writes, alert_check, alert_writes = callbacks
+    assert {key.split(":")[0] for key in upload_writes.sets} == {"answer", "patient-row-token"}
+    assert alert_check.__name__ == "<lambda>"
+    assert list(alert_writes.sets) == [f"patient-row-token:{patient.pk}"]
     assert Alert.objects.filter(patient=patient, kind=Alert.Kind.PAIN_SPIKE).exists()
 
 

@@ -1,0 +1,85 @@
+"""Cache writes that wait for the transaction's commit, sent together in one round trip.
+
+A session upload keeps its answer for retries (`clinic.answers`) and moves the patient's list
+row out of date (`programs.row_cache`): two cache writes after the same commit. Each call here
+joins the pending batch of the current transaction and savepoint, and the batch goes to the
+cache once, on commit: on Redis one pipeline, so the upload pays one round trip for both. A
+transaction or savepoint that rolls back takes its batch with it, exactly as Django's
+`on_commit` does (the batch is an `on_commit` callback registered at that savepoint depth).
+Outside a transaction a write goes out at once.
+
+A cache that is down loses the batch with a warning, never the request: every value written
+here is a shortcut the database can stand in for.
+"""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AfterCommitWrites:
+    """The cache writes waiting for one transaction (at one savepoint depth); a key written
+    twice keeps its last value."""
+
+    sets: dict[str, tuple[Any, int]] = field(default_factory=dict)  # key -> (value, seconds)
+
+    def __call__(self) -> None:
+        _send(self)
+
+
+def _send(batch: AfterCommitWrites) -> None:
+    cache = caches[DEFAULT_CACHE_ALIAS]
+    try:
+        if isinstance(cache, RedisCache):
+            pipeline = cache._cache.get_client(write=True).pipeline(transaction=False)
+            dumps = cache._cache._serializer.dumps
+            for key, (value, seconds) in batch.sets.items():
+                pipeline.set(cache.make_and_validate_key(key), dumps(value), ex=seconds)
+            pipeline.execute()
+        else:
+            for key, (value, seconds) in batch.sets.items():
+                cache.set(key, value, seconds)
+    except Exception:
+        logger.warning(
+            "cache unavailable: %d writes after commit lost", len(batch.sets), exc_info=True
+        )
+
+
+def _batch(using: str) -> AfterCommitWrites | None:
+    """The batch of the current transaction at the current savepoint depth (registered on
+    first use), or None outside a transaction."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        return None
+    # Django notes an atomic block without a savepoint as None: it shares its enclosing
+    # block's fate, and so does a batch registered inside it.
+    depth = set(connection.savepoint_ids) - {None}
+    for savepoints, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, AfterCommitWrites) and savepoints - {None} == depth:
+            return callback
+    batch = AfterCommitWrites()
+    transaction.on_commit(batch, using=using, robust=True)
+    return batch
+
+
+def set_after_commit(
+    values: Mapping[str, Any], seconds: int, *, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """`cache.set(key, value, seconds)` for each of `values` once the current transaction
+    commits (at once outside one)."""
+    if not values:
+        return
+    batch = _batch(using)
+    pending = batch or AfterCommitWrites()
+    for key, value in values.items():
+        pending.sets[key] = (value, seconds)
+    if batch is None:
+        _send(pending)
