@@ -127,7 +127,7 @@ def _insert_sql(rows: list[AuditRow]) -> tuple[str, list[Any]]:
         values = ", ".join(["%s"] * len(AUDIT_FIELDS))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608
         return sql, [first[name] for name in AUDIT_ATTNAMES]
-    varying = [f for f in AUDIT_FIELDS if any(row[f.attname] != first[f.attname] for row in rows)]
+    varying = [f for f in AUDIT_FIELDS if len({row[f.attname] for row in rows}) > 1]
     select = [
         f"u.{quote(f.column)}" if f in varying else f"%s::{cast_type(f, connection.vendor)}"
         for f in AUDIT_FIELDS

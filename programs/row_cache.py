@@ -3,21 +3,25 @@
 A page of the therapist's patient list is 50 rows of figures (the program shown, adherence
 over the clinic's window, last session and its pain, pain direction, open alerts): three
 queries and most of the list's CPU to compute (`programs.overview`), and they change only when
-the patient's data does or their day turns. So each row is kept (Redis in production) with:
+the patient's data does or their day turns. So each row is kept as the API renders it (Redis
+in production) with:
 
-- a stamp read with the page itself: the patient's `updated_at` (their own columns), their
-  local date (adherence and weeks move with the day) and the clinic's adherence window;
+- a stamp read with the page itself: the patient's local date (adherence and weeks move with
+  the day) and the clinic's adherence window;
 - the patient's row token: a random value replaced after the commit of every write that
-  changes what the row shows (`rows_forget`). The token is read before the figures are
-  computed and kept with them, so a row computed from data a concurrent write has since
-  replaced carries the old token and is never served; random values never repeat, so a token
-  lost to eviction cannot make an old row look current.
+  changes what the row shows (`rows_forget`). The token is read before the row is computed
+  and kept with it, so a row computed from data a concurrent write has since replaced carries
+  the old token and is never served; random values never repeat, so a token lost to eviction
+  cannot make an old row look current.
 
-Writes that replace the token: ORM saves and deletes of the patient's programs, program periods,
-sessions and alerts (signals below: the services, the admin, erasure); the session upload's own
-insert, which sends no signal (`services.session_record`); a therapist's name, title or role
-(their patients' rows); a protocol's or phase's name (rows of programs on it). A write that
-goes around all of these (raw SQL, `QuerySet.update()` outside the services) shows within
+The key names the rendering and a digest of the code that computes and renders rows, so a
+deploy never serves rows of the old code.
+
+Writes that replace the token: ORM saves and deletes of the patient, their programs, program
+periods, sessions and alerts (signals below: the services, the admin, erasure); the session
+upload's own insert, which sends no signal (`services.session_record`); a therapist's name,
+title or role (their patients' rows); a protocol's or phase's name (rows of programs on it).
+A write that goes around all of these (raw SQL, `QuerySet.update()`) shows within
 `ROW_SECONDS`. The tokens are written in the transaction's one batch of cache writes after
 commit (`clinic.cache_writes`): the upload's is sent with its kept answer, in one round trip.
 
@@ -25,9 +29,13 @@ A cache that is down costs the computation, not the list.
 """
 
 import datetime as dt
+import hashlib
 import logging
 import secrets
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache as memoize
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -45,14 +53,30 @@ logger = logging.getLogger(__name__)
 
 ROW_SECONDS = 10 * 60
 TOKEN_SECONDS = 24 * 60 * 60  # longer than a row lives, so a live row's token is there
-ROW_FORMAT = 1  # change when a row's shape changes: rows of the old shape are never read
 
-Stamp = tuple[dt.datetime, dt.date, int]  # patient's updated_at, local date, window days
-Row = dict[str, Any]
+Stamp = tuple[dt.date, int]  # the patient's local date, the clinic's adherence window (days)
+Render = Callable[[dict[str, Any]], Any]
 
 
-def _row_key(patient_id: int) -> str:
-    return f"patient-row:{ROW_FORMAT}:{patient_id}"
+@memoize
+def _rendering(render: Render) -> str:
+    """The rendering's name and a digest of the code that computes and renders rows."""
+    digest = hashlib.blake2b(digest_size=6)
+    names = {
+        render.__module__,
+        "programs.selectors",
+        "programs.overview",
+        "programs.adherence",
+        "programs.pain",
+        __name__,
+    }
+    for name in sorted(names):
+        digest.update(Path(sys.modules[name].__file__ or "").read_bytes())
+    return f"{render.__qualname__}:{digest.hexdigest()}"
+
+
+def _row_key(render: Render, patient_id: int) -> str:
+    return f"patient-row:{_rendering(render)}:{patient_id}"
 
 
 def _token_key(patient_id: int) -> str:
@@ -66,35 +90,42 @@ def rows_forget(patient_ids: Iterable[int | None]) -> None:
     set_after_commit({_token_key(pk): secrets.token_hex(8) for pk in ids}, TOKEN_SECONDS)
 
 
-def rows_cached(stamps: Mapping[int, Stamp]) -> tuple[dict[int, Row], dict[int, Any] | None]:
-    """The kept rows still current for these patients (by id), and the tokens read with
-    them, to keep the missing rows under (None when the cache is down: keep nothing)."""
+def rows_cached(
+    render: Render, stamps: Mapping[int, Stamp]
+) -> tuple[dict[int, Any], dict[int, Any] | None]:
+    """The rows `render` made that are still current for these patients (by id), and the
+    tokens read with them, to keep the missing rows under (None when the cache is down or
+    the cache is off: keep nothing)."""
     if not stamps or not settings.STRIDE_LIST_ROW_CACHE:
         return {}, None
-    keys = [_row_key(pk) for pk in stamps] + [_token_key(pk) for pk in stamps]
+    row_keys = [_row_key(render, pk) for pk in stamps]
+    token_keys = [_token_key(pk) for pk in stamps]
     try:
-        found = cache.get_many(keys)
+        found = cache.get_many(row_keys + token_keys)
     except Exception:
         logger.warning("list row cache unavailable", exc_info=True)
         return {}, None
-    tokens = {pk: found.get(_token_key(pk)) for pk in stamps}
+    tokens = {pk: found.get(key) for pk, key in zip(stamps, token_keys, strict=True)}
     rows = {}
-    for pk, stamp in stamps.items():
-        kept = found.get(_row_key(pk))
+    for (pk, stamp), key in zip(stamps.items(), row_keys, strict=True):
+        kept = found.get(key)
         if kept is not None and kept[0] == tokens[pk] and kept[1] == stamp:
             rows[pk] = kept[2]
     return rows, tokens
 
 
 def rows_keep(
-    rows: Mapping[int, Row], stamps: Mapping[int, Stamp], tokens: Mapping[int, Any] | None
+    render: Render,
+    rows: Mapping[int, Any],
+    stamps: Mapping[int, Stamp],
+    tokens: Mapping[int, Any] | None,
 ) -> None:
-    """Keep freshly computed rows under the stamps and tokens read before computing them."""
+    """Keep freshly rendered rows under the stamps and tokens read before computing them."""
     if not rows or tokens is None:
         return
     try:
         cache.set_many(
-            {_row_key(pk): (tokens[pk], stamps[pk], row) for pk, row in rows.items()},
+            {_row_key(render, pk): (tokens[pk], stamps[pk], row) for pk, row in rows.items()},
             ROW_SECONDS,
         )
     except Exception:
@@ -106,6 +137,10 @@ def rows_keep(
 
 def _patient_owned(sender: type, instance: Any, **kwargs: Any) -> None:
     rows_forget([instance.patient_id])
+
+
+def _patient_changed(sender: type, instance: Patient, **kwargs: Any) -> None:
+    rows_forget([instance.pk])
 
 
 def _period_changed(sender: type, instance: PrescriptionPeriod, **kwargs: Any) -> None:
@@ -148,10 +183,13 @@ def connect_signals() -> None:
     from django.contrib.auth import get_user_model
 
     for model in (SessionLog, Alert, Prescription):
+        # Each names its patient (a patient's own save too, below).
         post_save.connect(_patient_owned, sender=model, dispatch_uid=f"row_cache:{model.__name__}")
         post_delete.connect(
             _patient_owned, sender=model, dispatch_uid=f"row_cache:{model.__name__}:delete"
         )
+    post_save.connect(_patient_changed, sender=Patient, dispatch_uid="row_cache:patient")
+    post_delete.connect(_patient_changed, sender=Patient, dispatch_uid="row_cache:patient:delete")
     post_save.connect(_period_changed, sender=PrescriptionPeriod, dispatch_uid="row_cache:period")
     post_delete.connect(
         _period_changed, sender=PrescriptionPeriod, dispatch_uid="row_cache:period:delete"

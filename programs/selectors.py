@@ -3,7 +3,7 @@
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,10 +205,12 @@ class OverviewRow:
         return phase.name if phase else ""
 
 
-# The ordering key of the patient list's pages, and what dates a kept row (`row_cache`): the
-# patient's own columns' last change and their time zone. Everything else a row shows comes
-# from the cache or from `overview_heads`, by id.
-PATIENT_LIST_PAGE_FIELDS = ("id", "last_name", "first_name", "timezone", "updated_at")
+# The ordering key of the patient list's pages, and the time zone that dates a kept row
+# (`row_cache`). Everything else a row shows comes from the cache or from `overview_heads`,
+# by id.
+PATIENT_LIST_PAGE_FIELDS = ("id", "last_name", "first_name", "timezone")
+
+ListRow = dict[str, Any]
 
 
 def patient_list_page(patients: QuerySet[Patient]) -> QuerySet[Patient]:
@@ -217,22 +219,30 @@ def patient_list_page(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     return patients.values(*PATIENT_LIST_PAGE_FIELDS)
 
 
-def patient_list_rows(clinic: Clinic, page: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The patient list's rows, as plain data, for a page of `patient_list_page` rows.
+def patient_list_rows(
+    clinic: Clinic,
+    page: Sequence[Mapping[str, Any]],
+    *,
+    render: Callable[[ListRow], Any] | None = None,
+) -> list[Any]:
+    """The patient list's rows for a page of `patient_list_page` rows: plain data, or what
+    `render` makes of each (the API's JSON-ready row).
 
-    Rows still current in the cache come from it (`row_cache`: one cache read for the page);
-    the others are computed in three queries whatever their number (`programs.overview`: the
-    patients with the program shown, last session and open alerts; their sessions of the last
-    days; the open programs' phase and pause history), then kept.
+    Rendered rows still current in the cache come from it (`row_cache`: one cache read for
+    the page, under the rendering's name); the others are computed in three queries whatever
+    their number (`programs.overview`: the patients with the program shown, last session and
+    open alerts; their sessions of the last days; the open programs' phase and pause
+    history), then kept as rendered. Plain rows are computed every time.
     """
     today_by_zone = local_dates(row["timezone"] for row in page)
     stamps = {
-        row["id"]: (row["updated_at"], today_by_zone[row["timezone"]], clinic.adherence_window_days)
-        for row in page
+        row["id"]: (today_by_zone[row["timezone"]], clinic.adherence_window_days) for row in page
     }
-    kept, tokens = row_cache.rows_cached(stamps)
+    kept, tokens = row_cache.rows_cached(render, stamps) if render else ({}, None)
     fresh = _list_rows(clinic, [pk for pk in stamps if pk not in kept])
-    row_cache.rows_keep(fresh, stamps, tokens)
+    if render:
+        fresh = {pk: render(row) for pk, row in fresh.items()}
+        row_cache.rows_keep(render, fresh, stamps, tokens)
     # A patient deleted between the page query and these reads is left out of the page.
     return [row for pk in stamps if (row := kept.get(pk) or fresh.get(pk)) is not None]
 

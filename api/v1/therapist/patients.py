@@ -79,8 +79,10 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffView
         page = self.paginate_queryset(
             program_selectors.patient_list_page(self.filter_queryset(self.clinic_patients()))
         )
-        rows = program_selectors.patient_list_rows(self.clinic, page)
-        return self.get_paginated_response(PatientRowSerializer(rows, many=True).data)
+        rows = program_selectors.patient_list_rows(
+            self.clinic, page, render=PatientRowSerializer.render_row
+        )
+        return self.get_paginated_response(rows)
 
     @extend_schema(
         tags=TAG,
