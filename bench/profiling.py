@@ -27,6 +27,7 @@ from bench.run import SERVER_ENV, session_body  # noqa: E402
 TARGETS = (
     "dashboard",
     "dashboard_cold",
+    "list_cold",
     "list",
     "upload",
     "retry",
@@ -99,6 +100,11 @@ def main() -> None:
         ],
         "overview": lambda: client.get("/"),
         "list": lambda: api.get("/api/v1/patients/?page_size=50", **therapist_auth),
+        # The same page with no row kept (programs.row_cache): the cache emptied before each.
+        "list_cold": lambda: (
+            cache.clear(),
+            api.get("/api/v1/patients/?page_size=50", **therapist_auth),
+        )[1],
         "upload": lambda: api.post(
             "/api/v1/me/sessions/",
             upload_body(str(uuid.uuid4())),
