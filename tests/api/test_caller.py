@@ -1,10 +1,14 @@
 """The caller statement (api/caller.py) must load exactly what the ORM's select_related does."""
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.tokens import AccessToken
 
 from api.caller import caller_query
 from clinic.models import Practitioner
@@ -87,3 +91,57 @@ def test_the_json_and_decimal_columns_come_back_as_python_values(detailed_patien
 
 def test_an_unknown_user_loads_nothing(db):
     assert caller_query(("patient",)).load(987654321) is None
+
+
+# --- verified tokens kept per process (CallerJWTAuthentication.get_validated_token) ----------
+
+
+def _bearer(token) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_a_token_is_decoded_once_then_served_from_the_kept_ones(therapist_user, monkeypatch):
+    decoded = []
+    real = TokenBackend.decode
+
+    def counting(self, token, verify=True):
+        decoded.append(token)
+        return real(self, token, verify=verify)
+
+    monkeypatch.setattr(TokenBackend, "decode", counting)
+    client = _bearer(AccessToken.for_user(therapist_user))
+
+    assert [client.get("/api/v1/patients/").status_code for _ in range(3)] == [200] * 3
+    assert len(decoded) == 1
+
+
+def test_a_kept_token_still_expires(therapist_user):
+    token = AccessToken.for_user(therapist_user)
+    token.set_exp(lifetime=dt.timedelta(seconds=1))
+    client = _bearer(token)
+    assert client.get("/api/v1/patients/").status_code == 200  # verified and kept
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.05)
+
+    response = client.get("/api/v1/patients/")
+
+    assert response.status_code == 401
+
+
+def test_a_kept_token_of_a_deactivated_user_is_refused(therapist_user):
+    client = _bearer(AccessToken.for_user(therapist_user))
+    assert client.get("/api/v1/patients/").status_code == 200
+    therapist_user.is_active = False
+    therapist_user.save()
+
+    assert client.get("/api/v1/patients/").status_code == 401
+
+
+def test_a_forged_token_is_refused_even_beside_a_kept_one(therapist_user):
+    token = str(AccessToken.for_user(therapist_user))
+    assert _bearer(token).get("/api/v1/patients/").status_code == 200
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+
+    assert _bearer(forged).get("/api/v1/patients/").status_code == 401
