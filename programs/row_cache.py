@@ -43,7 +43,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 
-from clinic.cache_writes import set_after_commit
+from clinic.cache_writes import set_after_commit, write_now
 from clinic.models import Practitioner
 from patients.models import Patient
 
@@ -124,9 +124,11 @@ def rows_keep(
     if not rows or tokens is None:
         return
     try:
-        cache.set_many(
-            {_row_key(render, pk): (tokens[pk], stamps[pk], row) for pk, row in rows.items()},
-            ROW_SECONDS,
+        write_now(
+            {
+                _row_key(render, pk): ((tokens[pk], stamps[pk], row), ROW_SECONDS)
+                for pk, row in rows.items()
+            }
         )
     except Exception:
         logger.warning("list row cache unavailable", exc_info=True)

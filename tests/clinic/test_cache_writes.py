@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.test import override_settings
 
-from clinic.cache_writes import AfterCommitWrites, set_after_commit
+from clinic.cache_writes import AfterCommitWrites, set_after_commit, write_now
 from tests.api.conftest import redis_commands
 
 
@@ -37,8 +37,18 @@ def test_on_redis_a_batch_is_one_round_trip(django_capture_on_commit_callbacks):
     with redis_commands() as sent, django_capture_on_commit_callbacks(execute=True):
         set_after_commit({"cw:x": "x"}, 60)
         set_after_commit({"cw:y": {"nested": [1, 2]}}, 60)
-    assert sent == ["PIPELINE(SET SET)"]
+    assert [command for command in sent if command != "SCRIPT LOAD"] == ["EVALSHA"]
     assert cache.get_many(["cw:x", "cw:y"]) == {"cw:x": "x", "cw:y": {"nested": [1, 2]}}
+
+
+@pytest.mark.redis
+def test_on_redis_each_key_gets_its_own_expiry():
+    write_now({"cw:short": (1, 5), "cw:long": ("x" * 100, 500)})
+    client = cache._cache.get_client(write=True)
+    short, long = (client.ttl(cache.make_and_validate_key(k)) for k in ("cw:short", "cw:long"))
+    assert 0 < short <= 5
+    assert 5 < long <= 500
+    assert cache.get_many(["cw:short", "cw:long"]) == {"cw:short": 1, "cw:long": "x" * 100}
 
 
 @pytest.mark.django_db
