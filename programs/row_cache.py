@@ -71,7 +71,8 @@ def _rendering(render: Render) -> str:
         __name__,
     }
     for name in sorted(names):
-        digest.update(Path(sys.modules[name].__file__ or "").read_bytes())
+        path = getattr(sys.modules[name], "__file__", None)
+        digest.update(Path(path).read_bytes() if path else name.encode())
     return f"{render.__qualname__}:{digest.hexdigest()}"
 
 

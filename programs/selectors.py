@@ -244,7 +244,8 @@ def patient_list_rows(
         fresh = {pk: render(row) for pk, row in fresh.items()}
         row_cache.rows_keep(render, fresh, stamps, tokens)
     # A patient deleted between the page query and these reads is left out of the page.
-    return [row for pk in stamps if (row := kept.get(pk) or fresh.get(pk)) is not None]
+    rows = (kept[pk] if pk in kept else fresh.get(pk) for pk in stamps)
+    return [row for row in rows if row is not None]
 
 
 def _list_rows(clinic: Clinic, patient_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
