@@ -8,10 +8,12 @@ import copy
 import datetime as dt
 from typing import Any
 
+from django.core import validators
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from api.errors import ErrorSerializer
 from patients.models import CheckIn, MeasureResponse
@@ -62,6 +64,120 @@ def _copied(field: serializers.Field) -> serializers.Field:
     if "_validators" in vars(copied):  # a list DRF may append to: each copy its own
         copied._validators = list(copied._validators)
     return copied
+
+
+# What a field's plain value must be for `PlainValuesMixin` to take it as it is: one rule per
+# declared field, read from the field itself (its bounds, default, blank and null settings).
+_PLAIN_VALIDATORS = (
+    validators.MinValueValidator,
+    validators.MaxValueValidator,
+    validators.MinLengthValidator,
+    validators.MaxLengthValidator,
+    validators.ProhibitNullCharactersValidator,
+    ProhibitSurrogateCharactersValidator,
+)
+
+
+def _plain_rule(field: serializers.Field) -> tuple[str, Any] | None:
+    """(kind, field) when the field is one `PlainValuesMixin` can check itself, else None."""
+    default = field.default
+    if field.read_only or field.source != field.field_name:
+        return None
+    if default is not serializers.empty and callable(default):  # (`empty` is a class)
+        return None
+    if not all(isinstance(v, _PLAIN_VALIDATORS) for v in field.validators):
+        return None
+    if type(field) is serializers.IntegerField:
+        return "int", field
+    if type(field) is serializers.BooleanField:
+        return "bool", field
+    if type(field) is serializers.CharField and field.trim_whitespace:
+        return "str", field
+    return None
+
+
+def _plain_value(kind: str, field: Any, value: Any) -> bool:
+    """Is `value` already what the field would validate it into (and valid)?"""
+    if kind == "int":
+        return (
+            type(value) is int
+            and (field.min_value is None or value >= field.min_value)
+            and (field.max_value is None or value <= field.max_value)
+        )
+    if kind == "bool":
+        return type(value) is bool
+    return (
+        type(value) is str
+        and value.isascii()  # no surrogates to refuse
+        and "\x00" not in value
+        and value == value.strip()
+        and (value or field.allow_blank)
+        and (field.max_length is None or len(value) <= field.max_length)
+        and (field.min_length is None or len(value) >= field.min_length)
+    )
+
+
+class PlainValuesMixin:
+    """A serializer of plain fields validates an already-plain input without DRF's machinery.
+
+    The session upload validates each of its exercise entries with this serializer: six fields
+    each, in DRF a `get_value`, `run_validation` and validators per field, about a sixth of the
+    upload's CPU for five entries. When every field is a plain integer, boolean or text field
+    and the input holds values that are already what DRF would make of them (an `int` within
+    bounds, a `bool`, trimmed ASCII text within length) or leaves them out for their default,
+    the result is built directly; anything else (a number as text, a null, an unknown type, a
+    value out of bounds, a missing required field) goes through DRF as before, so errors are
+    DRF's own. Unknown keys are ignored, as DRF does. A property test holds the result equal to
+    DRF's for generated valid and invalid inputs.
+    """
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        cls = type(self)
+        rules = _PLAIN_RULES[cls] if cls in _PLAIN_RULES else _plain_rules(cls, self.fields)
+        plain = (
+            rules is not None
+            and type(data) is dict
+            and "_validators" not in vars(self)  # no validators given to this instance
+            and not getattr(self.root, "partial", False)  # a partial update has no defaults
+        )
+        if plain:
+            result = {}
+            for name, kind, field in rules:  # type: ignore[union-attr]
+                if name in data:
+                    value = data[name]
+                    if not _plain_value(kind, field, value):
+                        break
+                    result[name] = value
+                elif field.default is not serializers.empty:
+                    result[name] = field.default
+                elif field.required:
+                    break
+            else:
+                return result
+        return super().run_validation(data)  # type: ignore[misc]
+
+
+_PLAIN_RULES: dict[type, tuple[tuple[str, str, Any], ...] | None] = {}
+
+
+def _plain_rules(cls: type, fields: Any) -> tuple[tuple[str, str, Any], ...] | None:
+    """The rules of a serializer class (its bound fields read once), or None when one of its
+    fields, or a `validate` method, needs DRF."""
+    if cls not in _PLAIN_RULES:
+        rules: list[tuple[str, str, Any]] | None = []
+        custom = (
+            cls.validate is not serializers.Serializer.validate
+            or any(hasattr(cls, f"validate_{name}") for name in fields)
+            or getattr(getattr(cls, "Meta", None), "validators", None)
+        )
+        for name, field in fields.items():
+            rule = None if custom else _plain_rule(field)
+            if rule is None:
+                rules = None
+                break
+            rules.append((name, *rule))
+        _PLAIN_RULES[cls] = tuple(rules) if rules is not None else None
+    return _PLAIN_RULES[cls]
 
 
 class AwareDateTimeField(serializers.DateTimeField):

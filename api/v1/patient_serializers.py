@@ -15,6 +15,7 @@ from .common_serializers import (
     AwareDateTimeField,
     CheckInOutputSerializer,
     CopiedFieldsMixin,
+    PlainValuesMixin,
     PrecautionSerializer,
     PrescribedExerciseOutputSerializer,
     RedFlagSerializer,
@@ -237,7 +238,7 @@ class PlanSerializer(serializers.Serializer):
 # --- sessions --------------------------------------------------------------------------------
 
 
-class ExerciseEntryInputSerializer(CopiedFieldsMixin, serializers.Serializer):
+class ExerciseEntryInputSerializer(PlainValuesMixin, CopiedFieldsMixin, serializers.Serializer):
     prescribed_exercise = serializers.IntegerField(
         min_value=1, help_text="Id of the exercise in the plan (plan → programs → exercises)."
     )
