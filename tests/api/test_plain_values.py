@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 
 from api.v1 import common_serializers
-from api.v1.patient_serializers import ExerciseEntryInputSerializer, SessionInputSerializer
-from tests.api.test_copied_fields import rebuilt
+from api.v1.patient_serializers import ExerciseEntryInputSerializer
+from tests.api.test_copied_fields import assert_session_validates_as_drf, rebuilt
 
 FIELDS = list(ExerciseEntryInputSerializer._declared_fields)
 
@@ -60,17 +60,13 @@ def test_an_entry_validates_as_drf_validates_it(data):
 @settings(max_examples=100, deadline=None)
 @given(items=st.lists(st.one_of(entries, values), max_size=4))
 def test_a_session_validates_its_entries_as_drf_does(items):
-    body = {
-        "client_id": "6f1d2c1e-7f2b-4a43-9a2c-0b1c2d3e4f50",
-        "performed_at": "2026-12-06T07:00:00+00:00",
-        "exercises": items,
-    }
-    ours = SessionInputSerializer(data=body)
-    drf = rebuilt(SessionInputSerializer)(data=body)
-    assert ours.is_valid() == drf.is_valid()
-    assert ours.errors == drf.errors
-    if not ours.errors:
-        assert ours.validated_data == drf.validated_data
+    assert_session_validates_as_drf(
+        {
+            "client_id": "6f1d2c1e-7f2b-4a43-9a2c-0b1c2d3e4f50",
+            "performed_at": "2026-12-06T07:00:00+00:00",
+            "exercises": items,
+        }
+    )
 
 
 def test_plain_input_takes_the_direct_path_and_anything_else_drfs(monkeypatch):
