@@ -338,8 +338,9 @@ STRIDE_INVITE_TTL_DAYS = env.int("STRIDE_INVITE_TTL_DAYS", default=14)
 # 0 turns the shortcut off (the database still answers retries).
 STRIDE_RETRY_ANSWER_SECONDS = env.int("STRIDE_RETRY_ANSWER_SECONDS", default=3600)
 # Keep the patient list's rows in the cache until the patient's data changes
-# (programs/row_cache.py); off, every page computes its rows.
-STRIDE_LIST_ROW_CACHE = env.bool("STRIDE_LIST_ROW_CACHE", default=True)
+# (programs/row_cache.py); off, every page computes its rows. On by default only with Redis:
+# the in-process cache is not shared, so another process's writes could not reach its rows.
+STRIDE_LIST_ROW_CACHE = env.bool("STRIDE_LIST_ROW_CACHE", default=bool(REDIS_URL))
 
 # SECURITY
 # ------------------------------------------------------------------------------

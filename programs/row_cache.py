@@ -30,9 +30,9 @@ A cache that is down costs the computation, not the list.
 
 import datetime as dt
 import hashlib
+import importlib
 import logging
 import secrets
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache as memoize
 from pathlib import Path
@@ -41,9 +41,9 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
-from clinic.cache_writes import set_after_commit, write_now
+from clinic.cache_writes import add_now, set_after_commit, write_now
 from clinic.models import Practitioner
 from patients.models import Patient
 
@@ -68,10 +68,11 @@ def _rendering(render: Render) -> str:
         "programs.overview",
         "programs.adherence",
         "programs.pain",
+        "programs.library_data",  # protocol and phase names a data migration may change
         __name__,
     }
     for name in sorted(names):
-        path = getattr(sys.modules[name], "__file__", None)
+        path = getattr(importlib.import_module(name), "__file__", None)
         digest.update(Path(path).read_bytes() if path else name.encode())
     return f"{render.__qualname__}:{digest.hexdigest()}"
 
@@ -110,8 +111,20 @@ def rows_cached(
     rows = {}
     for (pk, stamp), key in zip(stamps.items(), row_keys, strict=True):
         kept = found.get(key)
-        if kept is not None and kept[0] == tokens[pk] and kept[1] == stamp:
+        token = tokens[pk]
+        if kept is not None and token is not None and kept[0] == token and kept[1] == stamp:
             rows[pk] = kept[2]
+    # A row is never kept without a token (a later write's token, if evicted, would bring the
+    # absent value back): patients with none get one, unless a writer set one meanwhile.
+    if untokened := [pk for pk in stamps if pk not in rows and tokens[pk] is None]:
+        try:
+            created = add_now(
+                {_token_key(pk): secrets.token_hex(8) for pk in untokened}, TOKEN_SECONDS
+            )
+        except Exception:
+            logger.warning("list row cache unavailable", exc_info=True)
+            return rows, None
+        tokens.update({pk: created.get(_token_key(pk)) for pk in untokened})
     return rows, tokens
 
 
@@ -129,6 +142,7 @@ def rows_keep(
             {
                 _row_key(render, pk): ((tokens[pk], stamps[pk], row), ROW_SECONDS)
                 for pk, row in rows.items()
+                if tokens.get(pk) is not None
             }
         )
     except Exception:
@@ -140,6 +154,20 @@ def rows_keep(
 
 def _patient_owned(sender: type, instance: Any, **kwargs: Any) -> None:
     rows_forget([instance.patient_id])
+
+
+def _patient_changing(
+    sender: type, instance: Any, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """A session, alert or program moved to another patient (the admin allows it): the row of
+    the patient it leaves is out of date too. Only a full save, or one naming the patient, of
+    a stored row asks the database."""
+    if instance._state.adding or instance.pk is None:
+        return
+    if update_fields is not None and not {"patient", "patient_id"} & set(update_fields):
+        return
+    before = sender._default_manager.filter(pk=instance.pk).values_list("patient_id", flat=True)
+    rows_forget([pk for pk in before if pk != instance.patient_id])
 
 
 def _patient_changed(sender: type, instance: Patient, **kwargs: Any) -> None:
@@ -187,6 +215,9 @@ def connect_signals() -> None:
 
     for model in (SessionLog, Alert, Prescription):
         # Each names its patient (a patient's own save too, below).
+        pre_save.connect(
+            _patient_changing, sender=model, dispatch_uid=f"row_cache:{model.__name__}:move"
+        )
         post_save.connect(_patient_owned, sender=model, dispatch_uid=f"row_cache:{model.__name__}")
         post_delete.connect(
             _patient_owned, sender=model, dispatch_uid=f"row_cache:{model.__name__}:delete"

@@ -6,7 +6,7 @@ reads them: the patient's app (`me/...`) and the therapist's tools (`patients/{i
 
 import copy
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core import validators
 from django.utils import timezone
@@ -66,55 +66,81 @@ def _copied(field: serializers.Field) -> serializers.Field:
     return copied
 
 
-# What a field's plain value must be for `PlainValuesMixin` to take it as it is: one rule per
-# declared field, read from the field itself (its bounds, default, blank and null settings).
-_PLAIN_VALIDATORS = (
-    validators.MinValueValidator,
-    validators.MaxValueValidator,
-    validators.MinLengthValidator,
-    validators.MaxLengthValidator,
+class PlainRule(NamedTuple):
+    """What a field's value must be for `PlainValuesMixin` to take it as it is: read from the
+    field once (its kind, bounds, default and blank setting), holding no reference to it."""
+
+    name: str
+    kind: str  # int, bool, str
+    required: bool
+    default: Any  # serializers.empty: none
+    low: int | None  # min_value, or min_length for text
+    high: int | None  # max_value, or max_length for text
+    allow_blank: bool
+
+    def takes(self, value: Any) -> bool:
+        """Is `value` already what the field would validate it into (and valid)?"""
+        if self.kind == "int":
+            if type(value) is not int:
+                return False
+            size = value
+        elif self.kind == "bool":
+            return type(value) is bool
+        else:
+            if not (
+                type(value) is str
+                and value.isascii()  # no surrogates to refuse
+                and "\x00" not in value
+                and value == value.strip()
+                and (value or self.allow_blank)
+            ):
+                return False
+            size = len(value)
+        return (self.low is None or size >= self.low) and (self.high is None or size <= self.high)
+
+
+# The validators DRF itself gives a plain field for its bounds (each checked to be the field's
+# own: a validator passed explicitly, with other limits, makes the field DRF's).
+_BOUND_VALIDATORS = {
+    validators.MinValueValidator: "min_value",
+    validators.MaxValueValidator: "max_value",
+    validators.MinLengthValidator: "min_length",
+    validators.MaxLengthValidator: "max_length",
+}
+_CHECKED_VALIDATORS = (
     validators.ProhibitNullCharactersValidator,
     ProhibitSurrogateCharactersValidator,
 )
 
 
-def _plain_rule(field: serializers.Field) -> tuple[str, Any] | None:
-    """(kind, field) when the field is one `PlainValuesMixin` can check itself, else None."""
+def _plain_rule(name: str, field: serializers.Field) -> PlainRule | None:
+    """The field's rule, or None when `PlainValuesMixin` cannot check it itself."""
     default = field.default
-    if field.read_only or field.source != field.field_name:
+    if field.read_only or field.source != name:
         return None
     if default is not serializers.empty and callable(default):  # (`empty` is a class)
         return None
-    if not all(isinstance(v, _PLAIN_VALIDATORS) for v in field.validators):
+    for validator in field.validators:
+        attribute = _BOUND_VALIDATORS.get(type(validator))
+        if attribute is not None:
+            if validator.limit_value != getattr(field, attribute, None):
+                return None
+        elif not isinstance(validator, _CHECKED_VALIDATORS):
+            return None
+    kind = {
+        serializers.IntegerField: "int",
+        serializers.BooleanField: "bool",
+        serializers.CharField: "str",
+    }.get(type(field))
+    if kind is None or (kind == "str" and not field.trim_whitespace):
         return None
-    if type(field) is serializers.IntegerField:
-        return "int", field
-    if type(field) is serializers.BooleanField:
-        return "bool", field
-    if type(field) is serializers.CharField and field.trim_whitespace:
-        return "str", field
-    return None
-
-
-def _plain_value(kind: str, field: Any, value: Any) -> bool:
-    """Is `value` already what the field would validate it into (and valid)?"""
-    if kind == "int":
-        return (
-            type(value) is int
-            and (field.min_value is None or value >= field.min_value)
-            and (field.max_value is None or value <= field.max_value)
-        )
-    if kind == "bool":
-        return type(value) is bool
-    return (
-        type(value) is str
-        and value.isascii()  # no surrogates to refuse
-        and "\x00" not in value
-        and value == value.strip()
-        and (value or field.allow_blank)
-        and (field.max_length is None or len(value) <= field.max_length)
-        and (field.min_length is None or len(value) >= field.min_length)
+    low, high = (
+        (field.min_length, field.max_length)
+        if kind == "str"
+        else (getattr(field, "min_value", None), getattr(field, "max_value", None))
     )
+    allow_blank = getattr(field, "allow_blank", False)
+    return PlainRule(name, kind, field.required, default, low, high, allow_blank)
 
 
 class PlainValuesMixin:
@@ -127,13 +153,16 @@ class PlainValuesMixin:
     bounds, a `bool`, trimmed ASCII text within length) or leaves them out for their default,
     the result is built directly; anything else (a number as text, a null, an unknown type, a
     value out of bounds, a missing required field) goes through DRF as before, so errors are
-    DRF's own. Unknown keys are ignored, as DRF does. A property test holds the result equal to
-    DRF's for generated valid and invalid inputs.
+    DRF's own. Unknown keys are ignored, as DRF does. A serializer with a `validate` method,
+    serializer-level validators, or any other kind of field always goes through DRF. The
+    rules are read once per class: for serializers whose fields do not depend on their
+    context. A property test holds the result equal to DRF's for generated valid and invalid
+    inputs.
     """
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
         cls = type(self)
-        rules = _PLAIN_RULES[cls] if cls in _PLAIN_RULES else _plain_rules(cls, self.fields)
+        rules = _PLAIN_RULES[cls] if cls in _PLAIN_RULES else _plain_rules(self)
         plain = (
             rules is not None
             and type(data) is dict
@@ -142,41 +171,42 @@ class PlainValuesMixin:
         )
         if plain:
             result = {}
-            for name, kind, field in rules:  # type: ignore[union-attr]
-                if name in data:
-                    value = data[name]
-                    if not _plain_value(kind, field, value):
+            for rule in rules:  # type: ignore[union-attr]
+                if rule.name in data:
+                    value = data[rule.name]
+                    if not rule.takes(value):
                         break
-                    result[name] = value
-                elif field.default is not serializers.empty:
-                    result[name] = field.default
-                elif field.required:
+                    result[rule.name] = value
+                elif rule.default is not serializers.empty:
+                    result[rule.name] = rule.default
+                elif rule.required:
                     break
             else:
                 return result
         return super().run_validation(data)  # type: ignore[misc]
 
 
-_PLAIN_RULES: dict[type, tuple[tuple[str, str, Any], ...] | None] = {}
+_PLAIN_RULES: dict[type, tuple[PlainRule, ...] | None] = {}
 
 
-def _plain_rules(cls: type, fields: Any) -> tuple[tuple[str, str, Any], ...] | None:
-    """The rules of a serializer class (its bound fields read once), or None when one of its
-    fields, or a `validate` method, needs DRF."""
-    if cls not in _PLAIN_RULES:
-        rules: list[tuple[str, str, Any]] | None = []
-        custom = (
-            cls.validate is not serializers.Serializer.validate
-            or any(hasattr(cls, f"validate_{name}") for name in fields)
-            or getattr(getattr(cls, "Meta", None), "validators", None)
-        )
+def _plain_rules(serializer: Any) -> tuple[PlainRule, ...] | None:
+    """The rules of a serializer's class, read from this instance's fields and kept for the
+    class; None when one of its fields, a `validate` method or a validator needs DRF."""
+    cls, fields = type(serializer), serializer.fields
+    rules: list[PlainRule] | None = None
+    if not (
+        cls.validate is not serializers.Serializer.validate
+        or any(hasattr(cls, f"validate_{name}") for name in fields)
+        or serializer.get_validators()
+    ):
+        rules = []
         for name, field in fields.items():
-            rule = None if custom else _plain_rule(field)
+            rule = _plain_rule(name, field)
             if rule is None:
                 rules = None
                 break
-            rules.append((name, *rule))
-        _PLAIN_RULES[cls] = tuple(rules) if rules is not None else None
+            rules.append(rule)
+    _PLAIN_RULES[cls] = tuple(rules) if rules is not None else None
     return _PLAIN_RULES[cls]
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -21,6 +22,12 @@ from tests.api.conftest import queries_outside_audit
 from tests.api.staff_data import log_session, open_alert, patient_with_program
 
 PATIENTS = "/api/v1/patients/"
+
+
+@pytest.fixture(autouse=True)
+def _row_cache_on(settings):
+    """On by default only with Redis (a shared cache); these tests run on either."""
+    settings.STRIDE_LIST_ROW_CACHE = True
 
 
 @pytest.fixture
@@ -279,3 +286,44 @@ def test_rows_are_not_kept_when_the_setting_is_off(
     with CaptureQueriesContext(connection) as second:
         client.get(PATIENTS)
     assert any("_sessionlog" in q["sql"] for q in second.captured_queries)
+
+
+def test_an_alert_moved_to_another_patient_leaves_both_rows_current(
+    rows, clinic, therapist, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = patient_with_program(clinic, therapist)
+        second = patient_with_program(clinic, therapist)
+        alert = open_alert(first)
+    before = rows()
+    assert (before[first.pk]["open_alerts"], before[second.pk]["open_alerts"]) == (1, 0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alert.patient = second  # as the admin's change form can
+        alert.save()
+
+    after = rows()
+    assert (after[first.pk]["open_alerts"], after[second.pk]["open_alerts"]) == (0, 1)
+
+
+def test_a_row_is_never_kept_without_a_token(clinic, therapist):
+    """A patient with no token gets one before their row is computed: a row kept under "no
+    token" would look current again whenever a later token is evicted."""
+    patient = patient_with_program(clinic, therapist)
+    stamps = {patient.pk: (patient.local_date(), clinic.adherence_window_days)}
+
+    def render(row):
+        return {"name": row["patient"]["full_name"]}
+
+    kept, tokens = row_cache.rows_cached(render, stamps)
+    assert kept == {}
+    assert tokens[patient.pk] is not None
+    assert cache.get(row_cache._token_key(patient.pk)) == tokens[patient.pk]
+    row_cache.rows_keep(render, {patient.pk: {"name": "kept"}}, stamps, tokens)
+    assert row_cache.rows_cached(render, stamps)[0] == {patient.pk: {"name": "kept"}}
+
+    cache.delete(row_cache._token_key(patient.pk))  # evicted
+
+    kept, tokens = row_cache.rows_cached(render, stamps)
+    assert kept == {}
+    assert tokens[patient.pk] is not None

@@ -4,6 +4,7 @@ DRF does: the same data out, the same errors, for valid and invalid input alike.
 from typing import Any
 
 import pytest
+from django.core import validators
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
@@ -112,6 +113,16 @@ def test_a_partial_update_gets_no_defaults():
             {"n": serializers.IntegerField(validators=[lambda value: None])},
         ),
         type(
+            "WithExplicitBound",
+            (common_serializers.PlainValuesMixin, serializers.Serializer),
+            {"n": serializers.IntegerField(validators=[validators.MaxValueValidator(5)])},
+        ),
+        type(
+            "WithSerializerValidators",
+            (common_serializers.PlainValuesMixin, serializers.Serializer),
+            {"n": serializers.IntegerField(), "Meta": type("Meta", (), {"validators": [print]})},
+        ),
+        type(
             "WithOtherField",
             (common_serializers.PlainValuesMixin, serializers.Serializer),
             {"n": serializers.IntegerField(), "day": serializers.DateField(required=False)},
@@ -119,4 +130,33 @@ def test_a_partial_update_gets_no_defaults():
     ],
 )
 def test_a_serializer_that_needs_drf_always_gets_it(serializer_class):
-    assert common_serializers._plain_rules(serializer_class, serializer_class().fields) is None
+    assert common_serializers._plain_rules(serializer_class()) is None
+
+
+def test_bounds_given_as_arguments_are_checked_directly():
+    bounded = type(
+        "Bounded",
+        (common_serializers.PlainValuesMixin, serializers.Serializer),
+        {"n": serializers.IntegerField(max_value=5), "s": serializers.CharField(max_length=2)},
+    )
+    (n, text) = common_serializers._plain_rules(bounded())
+    assert (n.kind, n.high, text.kind, text.high) == ("int", 5, "str", 2)
+    with pytest.raises(serializers.ValidationError):
+        bounded().run_validation({"n": 6, "s": "ok"})
+    assert bounded().run_validation({"n": 5, "s": "ok"}) == {"n": 5, "s": "ok"}
+
+
+def test_the_rules_keep_no_serializer_alive():
+    """Rules are read once per class; they must not pin the first request's serializer (its
+    data and context) for the life of the process."""
+    import gc
+    import weakref
+
+    entry = ExerciseEntryInputSerializer()
+    common_serializers._PLAIN_RULES.pop(ExerciseEntryInputSerializer, None)
+    entry.run_validation({"prescribed_exercise": 1})
+    assert common_serializers._PLAIN_RULES[ExerciseEntryInputSerializer] is not None
+    alive = weakref.ref(entry)
+    del entry
+    gc.collect()
+    assert alive() is None

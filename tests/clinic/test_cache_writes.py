@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.test import override_settings
 
-from clinic.cache_writes import AfterCommitWrites, set_after_commit, write_now
+from clinic.cache_writes import AfterCommitWrites, add_now, set_after_commit, write_now
 from tests.api.conftest import redis_commands
 
 
@@ -82,3 +82,10 @@ def test_a_cache_that_is_down_loses_the_batch_not_the_request(
         set_after_commit({"cw:lost": 1}, 60)
     assert len(callbacks) == 1
     assert "1 writes after commit lost" in caplog.text
+
+
+def test_add_now_sets_only_missing_keys_and_answers_every_value():
+    cache.set("cw:taken", "first", 60)
+    found = add_now({"cw:taken": "second", "cw:free": "mine"}, 60)
+    assert found == {"cw:taken": "first", "cw:free": "mine"}
+    assert cache.get_many(["cw:taken", "cw:free"]) == found
