@@ -11,14 +11,16 @@ in production) with:
 - the patient's row token: a random value replaced after the commit of every write that
   changes what the row shows (`rows_forget`). The token is read before the row is computed
   and kept with it, so a row computed from data a concurrent write has since replaced carries
-  the old token and is never served; random values never repeat, so a token lost to eviction
-  cannot make an old row look current.
+  the old token and is never served. A patient without a token gets one before their row is
+  computed (`SET NX`), and random values never repeat, so a token lost to eviction cannot
+  make an old row look current.
 
 The key names the rendering and a digest of the code that computes and renders rows, so a
 deploy never serves rows of the old code.
 
 Writes that replace the token: ORM saves and deletes of the patient, their programs, program
-periods, sessions and alerts (signals below: the services, the admin, erasure); the session
+periods, sessions and alerts (signals below: the services, the admin, erasure; a record moved
+to another patient replaces the token of the one it leaves too); the session
 upload's own insert, which sends no signal (`services.session_record`); a therapist's name,
 title or role (their patients' rows); a protocol's or phase's name (rows of programs on it).
 A write that goes around all of these (raw SQL, `QuerySet.update()`) shows within
