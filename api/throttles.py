@@ -11,7 +11,6 @@ are DRF's own (a test compares them step by step); other caches use DRF's implem
 
 import logging
 import secrets
-from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache import cache as default_cache
@@ -21,6 +20,8 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+
+from clinic.cache import run_script
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +55,11 @@ class NamedRateThrottle(SimpleRateThrottle):
         # Its own key: a sorted set, not the pickled list DRF kept under `self.key`.
         key = backend.make_and_validate_key(f"{self.key}:log")
         keys = [key] if prefetch is None else [key, backend.make_and_validate_key(prefetch)]
-        client = backend._cache.get_client(key, write=True)
-        allowed, count, oldest, fetched = _sliding_log(client)(
+        allowed, count, oldest, fetched = run_script(
+            backend,
+            SLIDING_LOG,
             keys=keys,
             args=[repr(self.now), self.duration, self.num_requests, secrets.token_hex(8)],
-            client=client,
         )
         if prefetch is not None:
             try:
@@ -173,13 +174,3 @@ if KEYS[2] then
 end
 return {allowed, count, oldest, fetched}
 """
-
-_script: Any = None
-
-
-def _sliding_log(client: Any) -> Any:
-    """The script (EVALSHA; loaded again if the server lost it), whichever client runs it."""
-    global _script
-    if _script is None:
-        _script = client.register_script(SLIDING_LOG)
-    return _script

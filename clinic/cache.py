@@ -16,6 +16,18 @@ from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
+_scripts: dict[str, Any] = {}
+
+
+def run_script(cache: RedisCache, source: str, *, keys: list[Any], args: list[Any]) -> Any:
+    """Run a Lua script on a Redis cache's write client: EVALSHA, loaded again if the server
+    lost it (redis-py's `Script`, one per source and process, whichever client runs it).
+    `keys` are the backend's keys (`cache.make_and_validate_key`)."""
+    client = cache._cache.get_client(write=True)
+    if (script := _scripts.get(source)) is None:
+        script = _scripts[source] = client.register_script(source)
+    return script(keys=keys, args=args, client=client)
+
 
 class SharedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:

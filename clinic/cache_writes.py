@@ -21,6 +21,8 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from .cache import run_script
+
 logger = logging.getLogger(__name__)
 
 
@@ -48,13 +50,10 @@ end
 return n
 """
 
-_set_each: Any = None
-
 
 def write_now(values: Mapping[str, tuple[Any, int]]) -> None:
     """`cache.set(key, value, seconds)` for each key -> (value, seconds), at once: on Redis in
     one round trip and one command. Raises what the cache raises."""
-    global _set_each
     if not values:
         return
     cache = caches[DEFAULT_CACHE_ALIAS]
@@ -62,15 +61,13 @@ def write_now(values: Mapping[str, tuple[Any, int]]) -> None:
         for key, (value, seconds) in values.items():
             cache.set(key, value, seconds)
         return
-    client = cache._cache.get_client(write=True)
-    if _set_each is None:
-        _set_each = client.register_script(SET_EACH)
     dumps = cache._cache._serializer.dumps
     pairs = values.values()
-    _set_each(
+    run_script(
+        cache,
+        SET_EACH,
         keys=[cache.make_and_validate_key(key) for key in values],
         args=[dumps(value) for value, _ in pairs] + [int(seconds) for _, seconds in pairs],
-        client=client,
     )
 
 
@@ -84,13 +81,10 @@ end
 return redis.call('MGET', unpack(KEYS))
 """
 
-_add_each: Any = None
-
 
 def add_now(values: Mapping[str, Any], seconds: int) -> dict[str, Any]:
     """`cache.add(key, value, seconds)` for each key (set only where missing), then each key's
     value, whoever set it: on Redis in one round trip. Raises what the cache raises."""
-    global _add_each
     if not values:
         return {}
     cache = caches[DEFAULT_CACHE_ALIAS]
@@ -98,14 +92,12 @@ def add_now(values: Mapping[str, Any], seconds: int) -> dict[str, Any]:
         for key, value in values.items():
             cache.add(key, value, seconds)
         return cache.get_many(list(values))
-    client = cache._cache.get_client(write=True)
-    if _add_each is None:
-        _add_each = client.register_script(ADD_EACH)
     serializer = cache._cache._serializer
-    found = _add_each(
+    found = run_script(
+        cache,
+        ADD_EACH,
         keys=[cache.make_and_validate_key(key) for key in values],
         args=[*(serializer.dumps(value) for value in values.values()), int(seconds)],
-        client=client,
     )
     return {
         key: serializer.loads(raw)

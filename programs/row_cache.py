@@ -181,7 +181,8 @@ def _period_changed(sender: type, instance: PrescriptionPeriod, **kwargs: Any) -
     if program is not None:
         rows_forget([program.patient_id])
         return
-    # A period deleted with its program: the program's own delete forgets the row.
+    # Its program not loaded (the admin, or a cascade from the program, whose own delete
+    # forgets the row too): the program names the patient.
     rows_forget(
         Prescription.objects.filter(pk=instance.prescription_id).values_list(
             "patient_id", flat=True
